@@ -1,0 +1,69 @@
+"""Text normalisation before tokenising: width, case, long vowels, and the lexicon.
+
+neologdn does the Japanese-specific width and repetition work; the lexicon
+(knowledge/lexicon.yaml) rewrites misconversions and synonyms to one form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+
+import jaconv
+import neologdn
+import yaml
+
+_CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+class LexiconError(ValueError):
+    pass
+
+
+def load_lexicon(path: Path) -> dict[str, str]:
+    """Map every variant (normalised) to its canonical form; errors name the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise LexiconError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise LexiconError(f"{path}: expected a mapping of canonical form to variants")
+    mapping: dict[str, str] = {}
+    for canonical, variants in data.items():
+        if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+            raise LexiconError(f"{path}: {canonical!r} must map to a list of strings")
+        for variant in variants:
+            key = basic_normalize(variant)
+            if key in mapping and mapping[key] != canonical:
+                raise LexiconError(f"{path}: {variant!r} is listed under both {mapping[key]!r} and {canonical!r}")
+            mapping[key] = str(canonical)
+    return mapping
+
+
+def basic_normalize(text: str) -> str:
+    """Width, case and repetition only: the form every comparison starts from.
+
+    >>> basic_normalize("ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞの　ＰＩＮ！！")
+    'マイナンバーカードのpin!!'
+    """
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    return neologdn.normalize(text).lower().strip()
+
+
+class Normalizer:
+    def __init__(self, lexicon: Mapping[str, str]) -> None:
+        self._lexicon = dict(lexicon)
+        keys = sorted(self._lexicon, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+
+    def __call__(self, text: str) -> str:
+        text = basic_normalize(text)
+        if self._pattern is not None:
+            text = self._pattern.sub(lambda m: self._lexicon[m.group(0)], text)
+        return text
+
+
+def to_katakana(text: str) -> str:
+    return jaconv.hira2kata(text)

@@ -1,0 +1,36 @@
+"""What a turn of conversation produces: the shapes every channel translates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    quick_replies: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "quick_replies": list(self.quick_replies)}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The bot's answer to one user message (the body of POST /api/chat)."""
+
+    session_id: str
+    intent: str | None
+    confidence: float
+    messages: tuple[Message, ...]
+    result: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "messages": [m.as_dict() for m in self.messages],
+            "result": self.result,
+        }

@@ -1,0 +1,87 @@
+"""Settings from the environment, read once, with explicit types and defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"Config '{name}' must be an integer, got {raw!r}") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"Config '{name}' must be a number, got {raw!r}") from None
+
+
+def _str(name: str, default: str | None) -> str | None:
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    db_path: str
+    session_store: str  # "sqlite" | "memory" | "redis"
+    redis_url: str | None
+    session_idle_seconds: int
+    rate_limit_per_minute: int
+    max_text_chars: int
+    max_body_bytes: int
+    intents_path: Path
+    knowledge_dir: Path
+    accept_threshold: float
+    clarify_margin: float
+    line_channel_secret: str | None
+    line_channel_access_token: str | None
+    line_api_base: str
+    timezone: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        store = _str("SESSION_STORE", "sqlite") or "sqlite"
+        if store not in {"sqlite", "memory", "redis"}:
+            raise ConfigError(f"Config 'SESSION_STORE' must be sqlite, memory or redis, got {store!r}")
+        redis_url = _str("REDIS_URL", None)
+        if store == "redis" and not redis_url:
+            raise ConfigError("Config 'REDIS_URL' is missing, and SESSION_STORE=redis needs it")
+        return cls(
+            host=_str("HOST", "127.0.0.1") or "127.0.0.1",
+            port=_int("PORT", 8000),
+            db_path=_str("BOT_DB", str(ROOT / "data" / "bot.sqlite3")) or "",
+            session_store=store,
+            redis_url=redis_url,
+            session_idle_seconds=_int("SESSION_IDLE_SECONDS", 1800),
+            rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 60),
+            max_text_chars=_int("MAX_TEXT_CHARS", 1000),
+            max_body_bytes=_int("MAX_BODY_BYTES", 16384),
+            intents_path=Path(_str("INTENTS_FILE", str(ROOT / "intents.yaml")) or ""),
+            knowledge_dir=Path(_str("KNOWLEDGE_DIR", str(ROOT / "knowledge")) or ""),
+            accept_threshold=_float("MATCH_ACCEPT_THRESHOLD", 0.45),
+            clarify_margin=_float("MATCH_CLARIFY_MARGIN", 0.06),
+            line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
+            line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
+            line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
+            timezone="Asia/Tokyo",
+        )

@@ -1,0 +1,76 @@
+"""SudachiPy behind one small wrapper.
+
+One Dictionary for the process; a Tokenizer per thread, because a SudachiPy
+Tokenizer is not thread-safe ("Already borrowed"). Split mode C is fixed at
+creation; each long unit also yields its mode-A parts, so 電子証明書 matches 証明書.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import jaconv
+from sudachipy import Dictionary, SplitMode
+
+# Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
+_FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str
+    normalized: str
+    reading: str
+    pos: str
+    parts: tuple[str, ...] = ()  # normalized forms of the mode-A split, when it differs
+
+    @property
+    def is_content(self) -> bool:
+        return self.pos not in _FUNCTION_POS
+
+
+class Tokenizer:
+    def __init__(self) -> None:
+        self._dictionary = Dictionary(dict="core")
+        self._local = threading.local()
+
+    def _tokenizer(self):  # noqa: ANN202 - SudachiPy's Tokenizer type is not exported for typing
+        tok = getattr(self._local, "tok", None)
+        if tok is None:
+            tok = self._dictionary.tokenizer(mode=SplitMode.C)
+            self._local.tok = tok
+        return tok
+
+    def tokenize(self, text: str) -> list[Token]:
+        if not text:
+            return []
+        tokens = []
+        for m in self._tokenizer().tokenize(text):
+            pos = m.part_of_speech()[0]
+            surface = m.surface()
+            reading = m.reading_form()
+            if not reading or pos in {"補助記号", "空白"}:
+                reading = ""
+            elif m.is_oov() or reading == "キゴウ":
+                reading = jaconv.hira2kata(surface)
+            parts: tuple[str, ...] = ()
+            if pos not in _FUNCTION_POS and len(surface) > 2:
+                split = m.split(SplitMode.A)
+                if len(split) > 1:
+                    parts = tuple(p.normalized_form() for p in split)
+            tokens.append(Token(surface, m.normalized_form(), reading, pos, parts))
+        return tokens
+
+
+_shared: Tokenizer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_tokenizer() -> Tokenizer:
+    """The process-wide wrapper (the Dictionary is large; load it once)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Tokenizer()
+        return _shared
