@@ -1,0 +1,196 @@
+"""Mask PINs and individual numbers (マイナンバー) that users type, before anything keeps them.
+
+`mask(text)` returns the text with each secret replaced by a placeholder, and which
+kinds it found. Detection runs on an NFKC-normalised copy (full-width digits, letters and
+hyphens count), but the replacement is made in the text as typed, so everything else
+the user wrote reaches the matcher and the log unchanged.
+
+What is masked, and why:
+
+- `my_number`: 12 digits, contiguous or grouped 4-4-4 with spaces or hyphens. Masked when
+  the check digit is valid (the official algorithm, `is_individual_number`), and also when
+  it is not but the words マイナンバー/個人番号 are close: a 12-digit number typed next to
+  those words is an individual number with a typo, which is still 11 right digits.
+  Phone numbers (at most 11 digits) and 13-digit corporate numbers never match.
+- `pin`: a standalone 4-digit number close to a PIN word (暗証番号, パスワード, PIN, ...).
+  Years (2027年, 2027/7/15), amounts (1000円), and groups of a longer chain such as the
+  phone number 046-252-8006 or the postal code 123-4567 are not PINs.
+- `signature_pin`: 6-16 letters and digits with at least one of each (the signature
+  certificate's password format). Anywhere when the letters are all upper case, as the
+  format requires; close to a PIN word also when they are all lower case (phone keyboards).
+  Mixed case (iPhone15) is a product name, not a PIN.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+WARNING_TEXT = (
+    "暗証番号やマイナンバー(個人番号)は、チャットに入力しないでください。"
+    "入力された番号は伏せ字にして扱い、記録には残していません。"
+)
+
+PLACEHOLDERS = {"my_number": "[マイナンバー]", "pin": "[暗証番号]", "signature_pin": "[暗証番号]"}
+
+# How far (in normalised characters) a keyword may be from the number it vouches for.
+KEYWORD_WINDOW = 20
+
+_PIN_WORDS = re.compile(
+    r"暗証番号|暗唱番号|暗証|暗唱|あんしょうばんごう|あんしょう番号|パスワード|ぱすわーど|パスコード"
+    r"|password|passcode|(?<![a-z])pin(?![a-z])|ピン(?![クグトチボセポ])",
+    re.IGNORECASE,
+)
+_MY_NUMBER_WORDS = re.compile(r"マイナンバー|まいなんばー|個人番号|my ?number", re.IGNORECASE)
+
+_HYPHENS = "-‐‑‒–—―−ー"
+_GROUP_SEP = rf"(?: ?[{_HYPHENS}] ?| {{1,2}})"
+_TWELVE_DIGITS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+_GROUPED_TWELVE = re.compile(rf"(?<![0-9])([0-9]{{4}})({_GROUP_SEP})([0-9]{{4}})\2([0-9]{{4}})(?![0-9])")
+_ALNUM_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{6,16}(?![0-9A-Za-z])")
+_FOUR_DIGITS = re.compile(r"(?<![0-9A-Za-z])[0-9]{4}(?![0-9A-Za-z])")
+
+# A separator that joins digit groups into one longer number (phone, postal code, date).
+_CHAIN_SEPARATORS = _HYPHENS + "/.,:・"
+# Units after a 4-digit number that make it a quantity or a date, not a PIN.
+_NOT_PIN_AFTER = re.compile(r" ?(?:年|円|月|日|歳|才|回|件|人|桁|文字|時|分|秒|枚|個|%|割|度|号|番|台|名|通|万|千|ヶ|か月|カ月|ケ月)")
+_NOT_PIN_BEFORE = re.compile(r"(?:¥|\$|〒|西暦|令和|平成|昭和|No\.?|#) ?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Masked:
+    text: str
+    kinds: frozenset[str]
+
+
+def is_individual_number(digits: str) -> bool:
+    """True when 12 digits carry a valid individual-number check digit.
+
+    >>> is_individual_number("123456789018")
+    True
+    >>> is_individual_number("123456789012")
+    False
+    """
+    if len(digits) != 12 or not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for n in range(1, 12):
+        weight = n + 1 if n <= 6 else n - 5
+        total += int(digits[11 - n]) * weight
+    remainder = total % 11
+    check = 0 if remainder <= 1 else 11 - remainder
+    return check == int(digits[11])
+
+
+def mask(text: str) -> Masked:
+    """Replace PINs and individual numbers in `text` with placeholders.
+
+    >>> mask("暗証番号は1234です").text
+    '暗証番号は[暗証番号]です'
+    >>> mask("期限は2027年7月15日、暗証番号を忘れた").kinds
+    frozenset()
+    """
+    if not any(c.isdigit() for c in text):  # every secret has a digit; most messages have none
+        return Masked(text, frozenset())
+    norm, starts, ends = _normalise_with_map(text)
+    spans = _find_secrets(norm)
+    if not spans:
+        return Masked(text, frozenset())
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, kind in spans:
+        orig_start, orig_end = starts[start], ends[end - 1]
+        pieces.append(text[cursor:orig_start])
+        pieces.append(PLACEHOLDERS[kind])
+        cursor = orig_end
+    pieces.append(text[cursor:])
+    return Masked("".join(pieces), frozenset(kind for _, _, kind in spans))
+
+
+def _normalise_with_map(text: str) -> tuple[str, list[int], list[int]]:
+    """NFKC per character cluster, with each normalised character's span in `text`.
+
+    A base character and the combining marks after it (ﾊﾟ) are normalised together so
+    that half-width katakana compose as they would in whole-string NFKC.
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and _joins_previous(text[j]):
+            j += 1
+        cluster = text[i:j]
+        normalised = cluster if cluster.isascii() else unicodedata.normalize("NFKC", cluster)
+        for ch in normalised:
+            out.append(ch)
+            starts.append(i)
+            ends.append(j)
+        i = j
+    return "".join(out), starts, ends
+
+
+def _joins_previous(ch: str) -> bool:
+    # Half-width (semi-)voiced marks are not combining characters themselves, but NFKC
+    # turns them into combining marks that compose with the kana before them.
+    return ch in "\uff9e\uff9f" or (not ch.isascii() and unicodedata.combining(ch) != 0)
+
+
+def _find_secrets(norm: str) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, kind) spans in the normalised text, in order."""
+    pin_words = [(m.start(), m.end()) for m in _PIN_WORDS.finditer(norm)]
+    number_words = [(m.start(), m.end()) for m in _MY_NUMBER_WORDS.finditer(norm)]
+    claimed: list[tuple[int, int, str]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e, _ in claimed)
+
+    for m in _TWELVE_DIGITS.finditer(norm):
+        if is_individual_number(m.group()) or _near(m.start(), m.end(), number_words):
+            claimed.append((m.start(), m.end(), "my_number"))
+    for m in _GROUPED_TWELVE.finditer(norm):
+        digits = m.group(1) + m.group(3) + m.group(4)
+        if _in_chain(norm, m.start(), m.end()) or not free(m.start(), m.end()):
+            continue
+        if is_individual_number(digits) or _near(m.start(), m.end(), number_words):
+            claimed.append((m.start(), m.end(), "my_number"))
+    for m in _ALNUM_TOKEN.finditer(norm):
+        token = m.group()
+        if not free(m.start(), m.end()) or not _looks_like_signature_pin(token, pin_words, m.start(), m.end()):
+            continue
+        claimed.append((m.start(), m.end(), "signature_pin"))
+    for m in _FOUR_DIGITS.finditer(norm):
+        start, end = m.start(), m.end()
+        if not free(start, end) or _in_chain(norm, start, end):
+            continue
+        if _NOT_PIN_AFTER.match(norm, end) or _NOT_PIN_BEFORE.search(norm, 0, start):
+            continue
+        if _near(start, end, pin_words):
+            claimed.append((start, end, "pin"))
+    return sorted(claimed)
+
+
+def _looks_like_signature_pin(token: str, pin_words: list[tuple[int, int]], start: int, end: int) -> bool:
+    has_digit = any(c.isdigit() for c in token)
+    letters = [c for c in token if c.isalpha()]
+    if not has_digit or not letters:
+        return False
+    if all(c.isupper() for c in letters):
+        return True
+    return all(c.islower() for c in letters) and _near(start, end, pin_words)
+
+
+def _near(start: int, end: int, words: list[tuple[int, int]]) -> bool:
+    return any(
+        (w_end <= start and start - w_end <= KEYWORD_WINDOW) or (w_start >= end and w_start - end <= KEYWORD_WINDOW)
+        for w_start, w_end in words
+    )
+
+
+def _in_chain(norm: str, start: int, end: int) -> bool:
+    """True when the digits at [start, end) are one group of a longer separated number."""
+    before = start >= 2 and norm[start - 1] in _CHAIN_SEPARATORS and norm[start - 2].isdigit()
+    after = end + 1 < len(norm) and norm[end] in _CHAIN_SEPARATORS and norm[end + 1].isdigit()
+    return before or after
