@@ -44,6 +44,9 @@ _PIN_WORDS = re.compile(
 )
 _MY_NUMBER_WORDS = re.compile(r"マイナンバー|まいなんばー|個人番号|my ?number", re.IGNORECASE)
 
+# ASCII, 、。, hiragana, katakana and the unified ideographs are their own NFKC form.
+_NFKC_STABLE_RUN = re.compile("[\\x00-\\x7f\u3001\u3002\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+")
+
 _HYPHENS = "-‐‑‒–—―−ー"
 _GROUP_SEP = rf"(?: ?[{_HYPHENS}] ?| {{1,2}})"
 _TWELVE_DIGITS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
@@ -114,20 +117,28 @@ def _normalise_with_map(text: str) -> tuple[str, list[int], list[int]]:
     A base character and the combining marks after it (ﾊﾟ) are normalised together so
     that half-width katakana compose as they would in whole-string NFKC.
     """
+    if unicodedata.is_normalized("NFKC", text):
+        return text, list(range(len(text))), list(range(1, len(text) + 1))
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     i, n = 0, len(text)
     while i < n:
+        run = _NFKC_STABLE_RUN.match(text, i)
+        if run:  # the bulk of Japanese text maps onto itself, so copy it in one step
+            j = run.end()
+            out.append(run.group())
+            starts.extend(range(i, j))
+            ends.extend(range(i + 1, j + 1))
+            i = j
+            continue
         j = i + 1
         while j < n and _joins_previous(text[j]):
             j += 1
-        cluster = text[i:j]
-        normalised = cluster if cluster.isascii() else unicodedata.normalize("NFKC", cluster)
-        for ch in normalised:
-            out.append(ch)
-            starts.append(i)
-            ends.append(j)
+        normalised = unicodedata.normalize("NFKC", text[i:j])
+        out.append(normalised)
+        starts.extend([i] * len(normalised))
+        ends.extend([j] * len(normalised))
         i = j
     return "".join(out), starts, ends
 
@@ -165,7 +176,7 @@ def _find_secrets(norm: str) -> list[tuple[int, int, str]]:
         start, end = m.start(), m.end()
         if not free(start, end) or _in_chain(norm, start, end):
             continue
-        if _NOT_PIN_AFTER.match(norm, end) or _NOT_PIN_BEFORE.search(norm, 0, start):
+        if _NOT_PIN_AFTER.match(norm, end) or _NOT_PIN_BEFORE.search(norm, max(0, start - 6), start):
             continue
         if _near(start, end, pin_words):
             claimed.append((start, end, "pin"))
