@@ -1,0 +1,290 @@
+"""The conversation log: one row per user turn, append-only, and the staff report built from it.
+
+`TurnLog.record` is on the chat hot path, so it only puts the turn on a bounded queue;
+a writer thread masks it again (a second line of defence behind the engine's masking),
+and writes batches in one transaction each. `flush()` waits for the queue to drain;
+`report()` flushes first so that a report sees every turn recorded before it.
+
+The session id is stored as a short SHA-256 digest: it still groups the turns of one
+conversation, but the log cannot be used to continue someone's conversation, and a LINE
+user id never reaches the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import queue
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bot.privacy import mask
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS turn_log (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    session TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    text TEXT NOT NULL,
+    norm_text TEXT NOT NULL,
+    intent TEXT,
+    confidence REAL NOT NULL,
+    answered INTEGER NOT NULL,
+    municipality TEXT
+);
+CREATE INDEX IF NOT EXISTS turn_log_at ON turn_log (at);
+"""
+
+_INSERT = (
+    "INSERT INTO turn_log (at, session, channel, text, norm_text, intent, confidence, answered, municipality) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+_memory_names = itertools.count()
+
+
+@dataclass(frozen=True)
+class _Turn:
+    session_id: str
+    channel: str
+    text: str
+    intent: str | None
+    confidence: float
+    answered: bool
+    municipality: str | None
+    at: float
+
+
+_STOP = object()
+
+
+def normalise_question(text: str) -> str:
+    """The grouping key for unanswered questions.
+
+    >>> normalise_question("  ＰＩＮを忘れた ")
+    'pinを忘れた'
+    """
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def session_digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:16]
+
+
+class TurnLog:
+    def __init__(self, path: str, *, queue_size: int = 10_000, batch_size: int = 500, put_timeout: float = 1.0) -> None:
+        if path == ":memory:":
+            # Writer and readers are different connections; a named shared-cache database
+            # lets them see one another.
+            self._target, self._uri = f"file:turnlog{next(_memory_names)}?mode=memory&cache=shared", True
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._target, self._uri = path, False
+        self._batch_size = batch_size
+        self._put_timeout = put_timeout
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._counts_lock = threading.Lock()
+        self.dropped = 0  # turns not logged because the queue stayed full
+        self.failed = 0  # turns lost to a database error
+        # Holding one connection open keeps a shared-cache memory database alive.
+        self._keeper = self._connect()
+        self._keeper.executescript(_SCHEMA)
+        self._writer = threading.Thread(target=self._write_loop, name="turnlog-writer", daemon=True)
+        self._writer.start()
+
+    def record(
+        self,
+        *,
+        session_id: str,
+        channel: str,
+        text: str,
+        intent: str | None,
+        confidence: float,
+        answered: bool,
+        municipality: str | None,
+        at: datetime,
+    ) -> None:
+        if at.tzinfo is None:
+            raise ValueError("TurnLog.record: 'at' must be timezone-aware")
+        if self._closed:
+            raise RuntimeError("TurnLog.record called after close()")
+        turn = _Turn(session_id, channel, text, intent, float(confidence), bool(answered), municipality, at.timestamp())
+        try:
+            self._queue.put(turn, timeout=self._put_timeout)
+        except queue.Full:
+            with self._counts_lock:
+                self.dropped += 1
+            log.warning("turn log queue full; %d turns dropped so far", self.dropped)
+
+    def flush(self) -> None:
+        """Return once every turn recorded so far is written (or counted as failed)."""
+        self._queue.join()
+
+    def report(self, since: datetime, until: datetime, limit: int = 20) -> dict[str, Any]:
+        """Turns in [since, until): how many, by intent, and the most frequent unanswered questions.
+
+        `last_seen` is an ISO 8601 time in `since`'s time zone.
+        """
+        if since.tzinfo is None or until.tzinfo is None:
+            raise ValueError("TurnLog.report: 'since' and 'until' must be timezone-aware")
+        if since > until:
+            raise ValueError(f"TurnLog.report: since {since.isoformat()} is after until {until.isoformat()}")
+        self.flush()
+        conn = self._reader()
+        window = (since.timestamp(), until.timestamp())
+        turns, unanswered_turns = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(answered = 0), 0) FROM turn_log WHERE at >= ? AND at < ?", window
+        ).fetchone()
+        intents = conn.execute(
+            "SELECT intent, COUNT(*) AS n FROM turn_log WHERE at >= ? AND at < ? "
+            "GROUP BY intent ORDER BY n DESC, intent IS NULL, intent",
+            window,
+        ).fetchall()
+        # SQLite takes the bare column `text` from the row holding MAX(at): the latest wording.
+        unanswered = conn.execute(
+            "SELECT text, COUNT(*) AS n, MAX(at) AS last FROM turn_log "
+            "WHERE at >= ? AND at < ? AND answered = 0 "
+            "GROUP BY norm_text ORDER BY n DESC, last DESC LIMIT ?",
+            (*window, limit),
+        ).fetchall()
+        tz = since.tzinfo
+        return {
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "turns": turns,
+            "unanswered_turns": unanswered_turns,
+            "intents": [{"intent": intent, "count": n} for intent, n in intents],
+            "unanswered": [
+                {"text": text, "count": n, "last_seen": datetime.fromtimestamp(last, timezone.utc).astimezone(tz).isoformat()}
+                for text, n, last in unanswered
+            ],
+        }
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._keeper.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._target, uri=self._uri, timeout=10, isolation_level=None, check_same_thread=False)
+        if not self._uri:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _write_loop(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                first = self._queue.get()
+                items = [first]
+                while len(items) < self._batch_size:
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                turns = [item for item in items if item is not _STOP]
+                try:
+                    if turns:
+                        self._write(conn, turns)
+                except sqlite3.Error:
+                    self.failed += len(turns)
+                    log.exception("turn log: %d turns not written", len(turns))
+                finally:
+                    for _ in items:
+                        self._queue.task_done()
+                if len(turns) != len(items):
+                    return
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, turns: list[_Turn]) -> None:
+        rows = []
+        for turn in turns:
+            text = mask(turn.text).text
+            rows.append((
+                turn.at, session_digest(turn.session_id), turn.channel, text, normalise_question(text),
+                turn.intent, turn.confidence, int(turn.answered), turn.municipality,
+            ))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT, rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A plain-text table of a `TurnLog.report` result, for staff at a terminal."""
+    turns = int(report.get("turns", 0))
+    unanswered_total = report.get("unanswered_turns")
+    if unanswered_total is None:
+        unanswered_total = sum(int(row["count"]) for row in report.get("unanswered", []))
+    share = f" ({100 * unanswered_total / turns:.1f}%)" if turns else ""
+    lines = ["会話ログ集計 / Conversation report"]
+    if report.get("since") or report.get("until"):
+        lines.append(f"期間 / Period: {report.get('since', '?')} – {report.get('until', '?')}")
+    lines.append(f"ターン数 / Turns: {turns}    未回答 / Unanswered: {unanswered_total}{share}")
+    lines += ["", "意図別 / By intent", f"  {'count':>7}  intent", f"  {'-' * 7}  {'-' * 24}"]
+    intents = report.get("intents", [])
+    for row in intents:
+        lines.append(f"  {row['count']:>7}  {row['intent'] if row['intent'] is not None else '(none / 対象外)'}")
+    if not intents:
+        lines.append("  (なし / none)")
+    unanswered = report.get("unanswered", [])
+    lines += [
+        "",
+        f"未回答の質問 / Unanswered questions (top {len(unanswered)})",
+        f"  {'count':>7}  {'last seen':<16}  text",
+        f"  {'-' * 7}  {'-' * 16}  {'-' * 24}",
+    ]
+    for row in unanswered:
+        lines.append(f"  {row['count']:>7}  {_short_time(row.get('last_seen')):<16}  {_one_line(row['text'])}")
+    if not unanswered:
+        lines.append("  (なし / none)")
+    return "\n".join(lines) + "\n"
+
+
+def _short_time(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

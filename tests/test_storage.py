@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.sessions import SqliteStore
+from bot.storage import TurnLog, format_report, session_digest
+
+JST = ZoneInfo("Asia/Tokyo")
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=JST)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "data" / "bot.sqlite3")
+
+
+@pytest.fixture
+def turn_log(db: str) -> Iterator[TurnLog]:
+    turns = TurnLog(db)
+    yield turns
+    turns.close()
+
+
+def record(turns: TurnLog, text: str, intent: str | None, answered: bool, minutes: float = 0, session: str = "s1") -> None:
+    turns.record(
+        session_id=session, channel="web", text=text, intent=intent, confidence=0.5 if intent else 0.0,
+        answered=answered, municipality="zama", at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def stored_rows(db: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT session, channel, text, intent, answered, municipality FROM turn_log").fetchall()
+
+
+def test_report_counts_intents_and_groups_unanswered(turn_log: TurnLog) -> None:
+    record(turn_log, "更新に必要なものは?", "renewal_procedure", True, 1)
+    record(turn_log, "更新の持ち物", "renewal_procedure", True, 2)
+    record(turn_log, "手数料はいくら", "fee", True, 3)
+    record(turn_log, "ゴミの出し方", None, False, 4)
+    record(turn_log, "  ゴミの出し方 ", None, False, 5)
+    record(turn_log, "ＰＩＮってなに", None, False, 6)
+    record(turn_log, "pinってなに", "pin_types", False, 7)  # the bot asked to clarify
+    record(turn_log, "天気は?", None, False, 8)
+
+    report = turn_log.report(T0, T0 + timedelta(days=1))
+
+    assert report["turns"] == 8
+    assert report["unanswered_turns"] == 5
+    assert report["intents"] == [
+        {"intent": None, "count": 4},
+        {"intent": "renewal_procedure", "count": 2},
+        {"intent": "fee", "count": 1},
+        {"intent": "pin_types", "count": 1},
+    ]
+    assert [(row["text"], row["count"]) for row in report["unanswered"]] == [
+        ("pinってなに", 2),  # the latest wording of the group
+        ("  ゴミの出し方 ", 2),
+        ("天気は?", 1),
+    ]
+    assert report["unanswered"][0]["last_seen"] == (T0 + timedelta(minutes=7)).isoformat()
+
+
+def test_report_window_is_half_open_and_limited(turn_log: TurnLog) -> None:
+    for minute, text in enumerate(["a", "b", "c", "d", "e"]):
+        record(turn_log, text, None, False, minute)
+    report = turn_log.report(T0 + timedelta(minutes=1), T0 + timedelta(minutes=4), limit=2)
+    assert report["turns"] == 3
+    assert [row["text"] for row in report["unanswered"]] == ["d", "c"]
+
+
+def test_last_seen_is_given_in_the_zone_of_since(turn_log: TurnLog) -> None:
+    record(turn_log, "x", None, False)
+    utc = turn_log.report(T0.astimezone(timezone.utc), T0 + timedelta(hours=1))
+    assert utc["unanswered"][0]["last_seen"] == "2026-04-01T00:00:00+00:00"
+
+
+def test_empty_window(turn_log: TurnLog) -> None:
+    report = turn_log.report(T0, T0 + timedelta(days=30))
+    assert report["turns"] == 0 and report["intents"] == [] and report["unanswered"] == []
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["暗証番号は4826です", "マイナンバーは123456789018", "パスワードＡＢＣ１２３４５", "1234 5678 9018"],
+)
+def test_secrets_never_reach_the_file(db: str, secret: str) -> None:
+    turns = TurnLog(db)
+    record(turns, secret, None, False)  # as if the engine forgot to mask
+    turns.close()
+    (text,) = [row[2] for row in stored_rows(db)]
+    assert "[暗証番号]" in text or "[マイナンバー]" in text
+    raw = b"".join(path.read_bytes() for path in Path(db).parent.iterdir())
+    for digits in ("4826", "123456789018", "12345", "9018"):
+        if digits in secret:
+            assert digits.encode() not in raw
+
+
+def test_session_id_is_stored_as_a_digest(turn_log: TurnLog, db: str) -> None:
+    record(turn_log, "こんにちは", "greeting", True, session="line:U4af4980629")
+    turn_log.flush()
+    (row,) = stored_rows(db)
+    assert row[0] == session_digest("line:U4af4980629")
+    assert "U4af4980629" not in row[0]
+    assert row[1:] == ("web", "こんにちは", "greeting", 1, "zama")
+
+
+def test_naive_times_are_refused(turn_log: TurnLog) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        turn_log.record(session_id="s", channel="web", text="x", intent=None, confidence=0.0,
+                        answered=False, municipality=None, at=datetime(2026, 4, 1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        turn_log.report(datetime(2026, 4, 1), T0)
+    with pytest.raises(ValueError, match="after until"):
+        turn_log.report(T0 + timedelta(days=1), T0)
+
+
+def test_many_threads_lose_nothing(turn_log: TurnLog) -> None:
+    def worker(n: int) -> None:
+        for i in range(300):
+            record(turn_log, f"質問{n}-{i}", "fee" if i % 2 else None, bool(i % 2), session=f"s{n}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report = turn_log.report(T0, T0 + timedelta(days=1), limit=5000)
+    assert report["turns"] == 2400
+    assert report["unanswered_turns"] == 1200
+    assert len(report["unanswered"]) == 1200
+    assert turn_log.dropped == 0 and turn_log.failed == 0
+
+
+def test_log_survives_a_restart_and_shares_the_session_file(db: str) -> None:
+    sessions = SqliteStore(db)
+    sessions.save("s1", {"step": 1})
+    first = TurnLog(db)
+    record(first, "最初", "greeting", True)
+    first.close()
+    second = TurnLog(db)
+    record(second, "二回目", None, False, 1)
+    assert second.report(T0, T0 + timedelta(hours=1))["turns"] == 2
+    second.close()
+    assert sessions.load("s1") == {"step": 1}
+    sessions.close()
+
+
+def test_memory_database_works_for_one_process() -> None:
+    turns = TurnLog(":memory:")
+    record(turns, "x", None, False)
+    assert turns.report(T0, T0 + timedelta(hours=1))["turns"] == 1
+    turns.close()
+
+
+def test_full_queue_drops_and_counts(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    writing, release = threading.Event(), threading.Event()
+    real_write = TurnLog._write
+
+    def slow_write(conn: sqlite3.Connection, turns: list) -> None:
+        writing.set()
+        release.wait(10)
+        real_write(conn, turns)
+
+    monkeypatch.setattr(TurnLog, "_write", staticmethod(slow_write))
+    turns = TurnLog(db, queue_size=1, put_timeout=0.05)
+    record(turns, "one", None, False)
+    assert writing.wait(5)
+    record(turns, "two", None, False)  # waits in the queue
+    record(turns, "three", None, False)  # no room: dropped, not blocking the chat
+    assert turns.dropped == 1
+    release.set()
+    assert turns.report(T0, T0 + timedelta(hours=1))["turns"] == 2
+    turns.close()
+
+
+def test_record_after_close_is_an_error(db: str) -> None:
+    turns = TurnLog(db)
+    turns.close()
+    turns.close()  # idempotent
+    with pytest.raises(RuntimeError):
+        record(turns, "x", None, False)
+
+
+def test_format_report_shows_every_part() -> None:
+    report = {
+        "since": "2026-04-01T00:00:00+09:00", "until": "2026-05-01T00:00:00+09:00",
+        "turns": 10, "unanswered_turns": 4,
+        "intents": [{"intent": "fee", "count": 6}, {"intent": None, "count": 4}],
+        "unanswered": [{"text": "ゴミの\n出し方", "count": 3, "last_seen": "2026-04-20T13:05:00+09:00"},
+                       {"text": "あ" * 100, "count": 1, "last_seen": "2026-04-02T08:00:00+09:00"}],
+    }
+    text = format_report(report)
+    assert "Turns: 10" in text and "Unanswered: 4 (40.0%)" in text
+    assert "2026-04-01T00:00:00+09:00" in text
+    assert "      6  fee" in text
+    assert "(none / 対象外)" in text
+    assert "      3  2026-04-20 13:05  ゴミの 出し方" in text
+    assert "あ" * 59 + "…" in text and "あ" * 61 not in text
+
+
+def test_format_report_takes_the_minimal_shape() -> None:
+    text = format_report({"turns": 0, "intents": [], "unanswered": []})
+    assert "Turns: 0" in text
+    assert text.count("(なし / none)") == 2
