@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,16 @@ def _float(name: str, default: float) -> float:
         raise ConfigError(f"Config '{name}' must be a number, got {raw!r}") from None
 
 
+def _date(name: str) -> date | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"Config '{name}' must be a date YYYY-MM-DD, got {raw!r}") from None
+
+
 def _str(name: str, default: str | None) -> str | None:
     raw = os.environ.get(name)
     return default if raw is None or raw == "" else raw
@@ -57,6 +68,7 @@ class Settings:
     line_channel_access_token: str | None
     line_api_base: str
     timezone: str
+    fixed_today: date | None  # BOT_TODAY: pin the bot's today, for demos and reproducible tests
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -84,4 +96,5 @@ class Settings:
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
             timezone="Asia/Tokyo",
+            fixed_today=_date("BOT_TODAY"),
         )

@@ -1,0 +1,127 @@
+"""Command line: `python -m bot rank | test-faq | chat | report` (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bot.settings import ROOT, Settings
+
+
+def _analyzer(settings: Settings):  # noqa: ANN202
+    from bot.analyzer import Analyzer
+    from bot.normalize import Normalizer, load_lexicon
+    from bot.tokenizer import shared_tokenizer
+
+    return Analyzer(Normalizer(load_lexicon(settings.knowledge_dir / "lexicon.yaml")), shared_tokenizer())
+
+
+def cmd_rank(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.intents import load_intents
+    from bot.matcher import Matcher, MatcherConfig
+
+    matcher = Matcher(load_intents(Path(args.intents)), _analyzer(settings), MatcherConfig())
+    out = sys.stdout
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        ranking = [{"intent": c.intent, "score": c.score} for c in matcher.rank(text, args.top)]
+        out.write(json.dumps({"text": text, "ranking": ranking}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_test_faq(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine import Bot
+    from bot.faq import evaluate, format_evaluation, load_suites
+    from bot.sessions import MemoryStore
+
+    if args.intents:
+        settings = replace(settings, intents_path=Path(args.intents))
+    bot = Bot(settings, store=MemoryStore())
+    cases = load_suites([Path(f) for f in args.files])
+    evaluation = evaluate(cases, lambda text: bot.reply(text).intent)
+    print(format_evaluation(evaluation, show_misses=not args.quiet))
+    passed = evaluation["accuracy"] >= args.threshold and evaluation["worst_intent_accuracy"] >= args.min_intent
+    if not passed:
+        print(f"FAILED: accuracy {evaluation['accuracy']:.3f} (threshold {args.threshold}), "
+              f"worst intent {evaluation['worst_intent_accuracy']:.3f} (minimum {args.min_intent})")
+    return 0 if passed else 1
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine import Bot, InputError
+    from bot.sessions import MemoryStore
+
+    bot = Bot(settings, store=MemoryStore())
+    turn = bot.welcome(None, args.municipality)
+    session = turn.session_id
+    for message in turn.messages:
+        _print_message(message)
+    while True:
+        try:
+            text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if text.strip() in {"/quit", "/exit"}:
+            return 0
+        try:
+            turn = bot.reply(text, session, args.municipality, channel="cli")
+        except InputError as exc:
+            print(f"[{exc.code}] {exc}")
+            continue
+        print(f"  [{turn.intent} {turn.confidence:.2f}]")
+        for message in turn.messages:
+            _print_message(message)
+
+
+def _print_message(message) -> None:  # noqa: ANN001
+    print(message.text)
+    if message.quick_replies:
+        print("  ▶ " + " | ".join(message.quick_replies))
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage import TurnLog, format_report
+
+    until = datetime.now(timezone.utc)
+    log = TurnLog(settings.db_path)
+    try:
+        print(format_report(log.report(until - timedelta(days=args.days), until, limit=args.limit)))
+    finally:
+        log.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="My Number Card e-certificate bot tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rank = sub.add_parser("rank", help="rank intents for questions on stdin, one JSON line each")
+    rank.add_argument("--intents", required=True, help="an intents YAML file (name, examples, optional answer)")
+    rank.add_argument("--top", type=int, default=5)
+    faq = sub.add_parser("test-faq", help="run FAQ regression suites and print accuracy, misses and confusions")
+    faq.add_argument("files", nargs="+")
+    faq.add_argument("--threshold", type=float, default=0.85, help="minimum overall accuracy (default 0.85)")
+    faq.add_argument("--min-intent", type=float, default=0.0, help="minimum accuracy of every intent (default 0)")
+    faq.add_argument("--intents", help="evaluate against another intents file")
+    faq.add_argument("--quiet", action="store_true", help="do not list the misses")
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.add_argument("--municipality", default=None)
+    report = sub.add_parser("report", help="frequent unanswered questions and intent counts from the log")
+    report.add_argument("--days", type=int, default=30)
+    report.add_argument("--limit", type=int, default=20)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "rank" and args.top < 1:
+        parser.error("--top must be at least 1")
+    handlers = {"rank": cmd_rank, "test-faq": cmd_test_faq, "chat": cmd_chat, "report": cmd_report}
+    return handlers[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

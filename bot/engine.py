@@ -1,0 +1,174 @@
+"""The engine: one user message in, one Turn out, the same for every channel.
+
+Data flows one way: mask personal data → match → dialogue step → reply → store.
+Channels (HTTP, WebSocket, LINE) only translate I/O around `Bot.reply`.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot import dialogue, privacy
+from bot.analyzer import Analyzer
+from bot.intents import Intent, load_intents
+from bot.knowledge import Knowledge, load_knowledge
+from bot.matcher import Matcher, MatcherConfig
+from bot.normalize import Normalizer, load_lexicon
+from bot.replies import Message, Turn
+from bot.sessions import MemoryStore, SessionStore, SqliteStore
+from bot.settings import Settings
+from bot.tokenizer import shared_tokenizer
+
+SESSION_ID_MAX = 128
+
+
+class InputError(ValueError):
+    """Bad input from a user or client: the channel answers 4xx with `code` and this message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def valid_session_id(session_id: str) -> bool:
+    return 0 < len(session_id) <= SESSION_ID_MAX and all(c.isalnum() or c in "-_:." for c in session_id)
+
+
+@dataclass(frozen=True)
+class Core:
+    """Everything loaded once at start-up and never changed."""
+
+    intents: tuple[Intent, ...]
+    knowledge: Knowledge
+    matcher: Matcher
+
+    @classmethod
+    def load(cls, settings: Settings) -> Core:
+        intents = load_intents(settings.intents_path)
+        names = [i.name for i in intents]
+        knowledge = load_knowledge(settings.knowledge_dir, names, dialogue.REQUIRED_MESSAGES)
+        dialogue.check_forms(knowledge, names)
+        normalizer = Normalizer(load_lexicon(settings.knowledge_dir / "lexicon.yaml"))
+        analyzer = Analyzer(normalizer, shared_tokenizer())
+        # The answer text is a secondary field: it helps a question phrased like the answer.
+        with_answers = tuple(
+            Intent(i.name, i.examples, i.answer or _answer_text(knowledge, i.name), i.kind) for i in intents
+        )
+        topics = {label: intent for intent, label in knowledge.messages["topics"].items()}
+        config = MatcherConfig(accept_threshold=settings.accept_threshold, clarify_margin=settings.clarify_margin)
+        return cls(intents, knowledge, Matcher(with_answers, analyzer, config, exact=topics))
+
+
+def _answer_text(knowledge: Knowledge, name: str) -> str:
+    answer = knowledge.answers.get(name)
+    return answer.text if answer else ""
+
+
+def make_store(settings: Settings) -> SessionStore:
+    if settings.session_store == "memory":
+        return MemoryStore(settings.session_idle_seconds)
+    if settings.session_store == "redis":
+        from bot.redis_store import RedisStore
+
+        return RedisStore(settings.redis_url or "", settings.session_idle_seconds)
+    return SqliteStore(settings.db_path, settings.session_idle_seconds)
+
+
+class Bot:
+    def __init__(
+        self,
+        settings: Settings,
+        core: Core | None = None,
+        store: SessionStore | None = None,
+        today: Callable[[], date] | None = None,
+        on_turn: Callable[[str, str, str, Turn, bool, str | None], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.core = core or Core.load(settings)
+        self.store = store or make_store(settings)
+        fixed = settings.fixed_today
+        self._today = today or (lambda: fixed or datetime.now(ZoneInfo(settings.timezone)).date())
+        self._on_turn = on_turn
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def today(self) -> date:
+        return self._today()
+
+    def _lock(self, session_id: str) -> threading.Lock:
+        # One turn at a time per conversation, so two tabs cannot interleave a dialogue.
+        with self._locks_guard:
+            lock = self._locks.get(session_id)
+            if lock is None:
+                if len(self._locks) > 10000:
+                    self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+                lock = self._locks[session_id] = threading.Lock()
+            return lock
+
+    def check_text(self, text: object) -> str:
+        if not isinstance(text, str):
+            raise InputError("invalid_text", "text は文字列で送ってください。(text must be a string)")
+        if not text.strip():
+            raise InputError("empty_text", "メッセージが空です。ご質問を入力してください。(text is empty)")
+        if len(text) > self.settings.max_text_chars:
+            raise InputError(
+                "text_too_long",
+                f"メッセージが長すぎます。{self.settings.max_text_chars}文字以内でお送りください。"
+                f"(text is over {self.settings.max_text_chars} characters)",
+            )
+        return text
+
+    def check_session_id(self, session_id: object) -> str | None:
+        if session_id is None:
+            return None
+        if not isinstance(session_id, str) or not valid_session_id(session_id):
+            raise InputError(
+                "invalid_session_id",
+                "session_id の形式が正しくありません。(session_id must be 1-128 letters, digits or -_:.)",
+            )
+        return session_id
+
+    def welcome(self, session_id: str | None = None, municipality: str | None = None) -> Turn:
+        session_id = self.check_session_id(session_id) or new_session_id()
+        kb = self.core.knowledge
+        answer = kb.answers["greeting"]
+        replies = tuple(kb.topic(i) for i in kb.messages["menu"])
+        return Turn(session_id, "greeting", 1.0, (Message(answer.text.strip(), replies),))
+
+    def reply(
+        self, text: object, session_id: object = None, municipality: object = None, channel: str = "web"
+    ) -> Turn:
+        text = self.check_text(text)
+        sid = self.check_session_id(session_id) or new_session_id()
+        if municipality is not None and not isinstance(municipality, str):
+            raise InputError("invalid_municipality", "municipality は文字列で送ってください。(municipality must be a string)")
+        masked = privacy.mask(text)
+        with self._lock(sid):
+            state = self.store.load(sid) or dialogue.new_state()
+            if municipality:
+                state["municipality"] = municipality
+            muni = self.core.knowledge.municipality(state.get("municipality"))
+            match = self.core.matcher.match(masked.text)
+            step = dialogue.step(
+                state, dialogue.UserTurn(masked.text, match), self.today(), self.core.knowledge, muni
+            )
+            messages = list(step.messages)
+            if masked.kinds:
+                messages.insert(0, Message(privacy.WARNING_TEXT))
+            self.store.save(sid, step.state)
+        turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
+        if self._on_turn is not None:
+            self._on_turn(sid, channel, masked.text, turn, step.answered, step.state.get("municipality"))
+        return turn
+
+    def reset(self, session_id: str) -> None:
+        self.store.delete(session_id)
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex

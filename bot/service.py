@@ -1,0 +1,113 @@
+"""The composition root: the bot, its log, metrics and limits, built once from settings.
+
+server.py routes call into this; nothing here knows about HTTP frameworks except
+the WebSocket frame format, which is a channel's I/O translation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from bot.engine import Bot, InputError
+from bot.metrics import Metrics
+from bot.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
+from bot.replies import Turn
+from bot.settings import Settings
+from bot.storage import TurnLog
+
+log = logging.getLogger("bot")
+
+KNOWN_ROUTES = ("/api/chat", "/api/welcome", "/api/rules/expiry", "/api/rules/renewal-window",
+                "/api/rules/fee", "/webhook/line", "/healthz", "/metrics", "/ws")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    bot: Bot
+    turns: TurnLog
+    metrics: Metrics
+    limiter: RateLimiter
+    line_router: Any = None
+
+    @classmethod
+    def create(cls, settings: Settings) -> AppState:
+        turns = TurnLog(settings.db_path)
+        metrics = Metrics()
+
+        def on_turn(session_id: str, channel: str, text: str, turn: Turn, answered: bool, municipality: str | None) -> None:
+            turns.record(session_id=session_id, channel=channel, text=text, intent=turn.intent,
+                         confidence=turn.confidence, answered=answered, municipality=municipality,
+                         at=datetime.now(timezone.utc))
+            metrics.count_intent(channel, turn.intent or "none")
+            if not answered:
+                metrics.count_fallback("out_of_domain" if turn.intent is None else "clarify")
+            log.info(json.dumps({"event": "turn", "channel": channel, "intent": turn.intent,
+                                 "confidence": round(turn.confidence, 3), "answered": answered}))
+
+        bot = Bot(settings, on_turn=on_turn)
+        state = cls(settings, bot, turns, metrics, RateLimiter(settings.rate_limit_per_minute))
+        state.line_router = _line_router(state)
+        return state
+
+    def close(self) -> None:
+        self.bot.store.close()
+        self.turns.close()
+
+    def allow(self, client: str) -> bool:
+        allowed, _ = self.limiter.allow(client)
+        return allowed
+
+    def rate_limited_response(self) -> JSONResponse:
+        return JSONResponse({"error": {"code": "rate_limited", "message": RATE_LIMIT_MESSAGE_JA}},
+                            status_code=429, headers={"Retry-After": "60"})
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        self.metrics.observe_request(route, status, seconds)
+
+    @staticmethod
+    def route_label(path: str) -> str:
+        # Label by known route only, so arbitrary paths cannot blow up metric cardinality.
+        return path if path in KNOWN_ROUTES else ("/api/other" if path.startswith("/api/") else "/static")
+
+    def ws_frame(self, raw: str, client: str) -> dict[str, Any]:
+        """One WebSocket frame in, one frame out (see README: the /ws protocol)."""
+        frame_id = None
+        try:
+            if len(raw) > self.settings.max_body_bytes:
+                raise InputError("too_large", "メッセージが大きすぎます。(frame too large)")
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                raise InputError("invalid_json", "JSONとして読めないメッセージです。(malformed JSON frame)") from None
+            if not isinstance(frame, dict):
+                raise InputError("invalid_frame", "メッセージはJSONオブジェクトで送ってください。(frame must be an object)")
+            frame_id = frame.get("id") if isinstance(frame.get("id"), (str, int)) else None
+            kind = frame.get("type")
+            if not self.allow(client):
+                return {"type": "error", "id": frame_id,
+                        "error": {"code": "rate_limited", "message": RATE_LIMIT_MESSAGE_JA}}
+            if kind == "hello":
+                turn = self.bot.welcome(frame.get("session_id"), frame.get("municipality"))
+                return {"type": "welcome", "session_id": turn.session_id,
+                        "messages": [m.as_dict() for m in turn.messages]}
+            if kind == "message":
+                turn = self.bot.reply(frame.get("text"), frame.get("session_id"), frame.get("municipality"), channel="ws")
+                return {"type": "reply", "id": frame_id, **turn.as_dict()}
+            raise InputError("unknown_type", "不明な種類のメッセージです。(type must be hello or message)")
+        except InputError as exc:
+            return {"type": "error", "id": frame_id, "error": {"code": exc.code, "message": str(exc)}}
+
+
+def _line_router(state: AppState) -> Any:
+    try:
+        from bot import line
+    except ImportError:
+        return None
+    return line.make_router(state)

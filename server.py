@@ -1,0 +1,206 @@
+"""The HTTP and WebSocket front of the bot: FastAPI routes that only translate I/O.
+
+`uvicorn server:app` serves it; settings come from the environment (bot/settings.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot import rules
+from bot.service import AppState
+from bot.engine import InputError
+from bot.settings import Settings
+
+WEB = Path(__file__).resolve().parent / "web"
+settings = Settings.from_env()
+state = AppState.create(settings)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):  # noqa: ANN201 - FastAPI's lifespan protocol
+    yield
+    state.close()
+
+
+app = FastAPI(
+    title="マイナンバーカード電子証明書チャットボット",
+    description="公的個人認証サービス(署名用・利用者証明用電子証明書)についての質問に答えるボットの公開API。",
+    version="1.0.0",
+    lifespan=lifespan,
+)
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+@app.exception_handler(RequestValidationError)
+async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = exc.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error(400, "invalid_json", "リクエストのJSONが正しくありません。(malformed JSON body)")
+    first = problems[0] if problems else {}
+    where = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "body"
+    reason = first.get("msg", "invalid value")
+    return error(422, "invalid_request", f"{where}: {reason}", field=where)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    messages = {404: "ページが見つかりません。(not found)", 405: "この方法では利用できません。(method not allowed)"}
+    return error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, str(exc.detail)))
+
+
+@app.exception_handler(InputError)
+async def on_input_error(request: Request, exc: InputError) -> JSONResponse:
+    return error(400, exc.code, str(exc))
+
+
+@app.exception_handler(rules.RuleInputError)
+async def on_rule_error(request: Request, exc: rules.RuleInputError) -> JSONResponse:
+    return error(422, "invalid_rule_input", str(exc), field=exc.field)
+
+
+@app.middleware("http")
+async def guard(request: Request, call_next: Any) -> Response:
+    """Size limit, rate limit and metrics, in front of every route."""
+    started = time.perf_counter()
+    route = state.route_label(request.url.path)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+        response: Response = error(
+            413, "too_large", f"リクエストが大きすぎます。{settings.max_body_bytes}バイト以内にしてください。(body too large)"
+        )
+    elif route.startswith("/api/") and not state.allow(request.client.host if request.client else "?"):
+        response = state.rate_limited_response()
+    else:
+        response = await call_next(request)
+    state.observe(route, response.status_code, time.perf_counter() - started)
+    return response
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: StrictStr = Field(description="what the user typed", max_length=100_000)
+    session_id: StrictStr | None = Field(default=None, description="continue this conversation", max_length=1000)
+    municipality: StrictStr | None = Field(default=None, description="local details to use: kama, zama, shinagawa, nagoya", max_length=1000)
+
+
+class MessageOut(BaseModel):
+    text: str
+    quick_replies: list[str]
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    intent: str | None
+    confidence: float
+    messages: list[MessageOut]
+    result: dict[str, Any] | None
+
+
+class ExpiryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    birth_date: date
+    issued_on: date
+    card_issued_on: date | None = None
+    card_applied_on: date | None = None
+    previous_expires_on: date | None = None
+    residence_expires_on: date | None = None
+    adult_ward: StrictBool = False
+
+
+class WindowRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expires_on: date
+    today: date | None = None
+
+
+class FeeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: StrictStr = Field(description=", ".join(rules.FEE_REASONS), max_length=100)
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/api/chat", response_model=ChatResponse)
+def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
+    return state.bot.reply(body.text, body.session_id, body.municipality, channel="web").as_dict()
+
+
+@app.get("/api/welcome")
+def welcome(session_id: str | None = None, municipality: str | None = None) -> dict[str, Any]:
+    turn = state.bot.welcome(session_id, municipality)
+    return {"session_id": turn.session_id, "messages": [m.as_dict() for m in turn.messages]}
+
+
+@app.post("/api/rules/expiry")
+def rules_expiry(body: ExpiryRequest) -> dict[str, Any]:
+    return rules.to_json(rules.expiry(
+        body.birth_date, body.issued_on, card_issued_on=body.card_issued_on,
+        card_applied_on=body.card_applied_on, previous_expires_on=body.previous_expires_on,
+        residence_expires_on=body.residence_expires_on, adult_ward=body.adult_ward,
+    ))
+
+
+@app.post("/api/rules/renewal-window")
+def rules_window(body: WindowRequest) -> dict[str, Any]:
+    return rules.to_json(rules.renewal_window(body.expires_on, body.today or state.bot.today()))
+
+
+@app.post("/api/rules/fee")
+def rules_fee(body: FeeRequest) -> dict[str, Any]:
+    return rules.to_json(rules.fee(body.reason))
+
+
+@app.get("/metrics")
+def metrics() -> Response:
+    body, content_type = state.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@app.websocket("/ws")
+async def websocket(ws: WebSocket) -> None:
+    await ws.accept()
+    client = ws.client.host if ws.client else "?"
+    try:
+        while True:
+            raw = await ws.receive_text()
+            await ws.send_text(json.dumps(state.ws_frame(raw, client), ensure_ascii=False))
+    except WebSocketDisconnect:
+        return
+    except RuntimeError:
+        # A binary frame or a frame after close: nothing to answer, and nothing else is affected.
+        await ws.close(code=1003)
+
+
+if state.line_router is not None:
+    app.include_router(state.line_router)
+
+
+@app.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    return FileResponse(WEB / "index.html")
+
+
+@app.get("/{name}", include_in_schema=False)
+def static(name: str) -> FileResponse:
+    path = (WEB / name).resolve()
+    if path.parent != WEB or not path.is_file():
+        raise StarletteHTTPException(404)
+    return FileResponse(path)
