@@ -1,0 +1,360 @@
+"""Reading the dates citizens type, and writing dates the way the bot says them.
+
+Users type dates in many shapes: Western or era years, ASCII or full-width digits,
+kanji numerals, hiragana, abbreviations such as R3.4.1, and relative words such as
+明日 or 来月末. `find_dates` finds every date-like span in a message so that the
+dialogue can tell a birth date from an issue date by the words around each span;
+`parse_date` wants exactly one date. A span that looks like a date but is not one
+(2月30日, a year and month without a day) comes back as a `DateParseError` whose
+`reason` is a plain Japanese sentence the dialogue can show as its reprompt.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+__all__ = ["DateParseError", "ParsedDate", "find_dates", "format_date", "parse_date"]
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    value: date
+    # Set when the bot had to interpret: an era year past the era's end, a missing
+    # year, a relative word. The dialogue repeats it so the user can correct us.
+    understood_as: str | None = None
+
+
+class DateParseError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Era:
+    name: str
+    starts_on: date
+
+
+# 明治 is recognised only to say that it is not supported: before 1873 Japan used
+# the lunisolar calendar, and nobody who holds a card today was born in 明治.
+_MEIJI = "明治"
+_ERAS = (
+    _Era("大正", date(1912, 7, 30)),
+    _Era("昭和", date(1926, 12, 25)),
+    _Era("平成", date(1989, 1, 8)),
+    _Era("令和", date(2019, 5, 1)),
+)
+_ERA_BY_SPELLING = {
+    "令和": "令和", "れいわ": "令和", "レイワ": "令和", "r": "令和",
+    "平成": "平成", "へいせい": "平成", "ヘイセイ": "平成", "h": "平成",
+    "昭和": "昭和", "しょうわ": "昭和", "ショウワ": "昭和", "s": "昭和",
+    "大正": "大正", "たいしょう": "大正", "タイショウ": "大正", "t": "大正",
+    "明治": _MEIJI, "めいじ": _MEIJI, "メイジ": _MEIJI, "m": _MEIJI,
+}
+
+
+# --- writing -------------------------------------------------------------------
+
+
+def _era_of(d: date) -> _Era | None:
+    for era in reversed(_ERAS):
+        if d >= era.starts_on:
+            return era
+    return None
+
+
+def _era_year_text(n: int) -> str:
+    return "元" if n == 1 else str(n)
+
+
+def format_date(d: date, era: bool = True) -> str:
+    """The bot's way of writing a date: Western first, the era in parentheses.
+
+    >>> format_date(date(2027, 7, 15))
+    '2027年7月15日(令和9年7月15日)'
+    >>> format_date(date(2019, 5, 1))
+    '2019年5月1日(令和元年5月1日)'
+    >>> format_date(date(1989, 1, 7))
+    '1989年1月7日(昭和64年1月7日)'
+    >>> format_date(date(2027, 7, 15), era=False)
+    '2027年7月15日'
+    """
+    western = f"{d.year}年{d.month}月{d.day}日"
+    found = _era_of(d) if era else None
+    if found is None:
+        return western
+    era_year = d.year - found.starts_on.year + 1
+    return f"{western}({found.name}{_era_year_text(era_year)}年{d.month}月{d.day}日)"
+
+
+# --- numbers ---------------------------------------------------------------------
+
+_KANJI_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
+                 "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _number(text: str) -> int:
+    """An integer from ASCII digits or kanji numerals (二〇二一, 二千二十一, 三十一).
+
+    >>> [_number(s) for s in ("07", "二〇二一", "二千二十一", "十二", "三十一", "元")]
+    [7, 2021, 2021, 12, 31, 1]
+    """
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if text == "元":
+        return 1
+    total = current = 0
+    for ch in text:
+        if ch in _KANJI_DIGITS:
+            current = current * 10 + _KANJI_DIGITS[ch]
+        else:
+            total += (current or 1) * _KANJI_UNITS[ch]
+            current = 0
+    return total + current
+
+
+# --- building and checking -----------------------------------------------------------
+
+
+def _build(year: int, month: int, day: int) -> date:
+    if not 1 <= year <= 9999:
+        raise DateParseError(f"{year}年という年は扱えません。")
+    if not 1 <= month <= 12:
+        raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
+    last = calendar.monthrange(year, month)[1]
+    if day < 1:
+        raise DateParseError(f"{month}月{day}日という日はありません。")
+    if day > last:
+        if month == 2 and day == 29:
+            raise DateParseError(f"{year}年はうるう年ではないので、2月29日はありません。")
+        raise DateParseError(f"{month}月{day}日はありません。{month}月は{last}日までです。")
+    return date(year, month, day)
+
+
+def _from_era(spelling: str, era_year: int, month: int, day: int | None) -> ParsedDate:
+    """The date for an era year; `day` None means the month's last day (月末)."""
+    name = _ERA_BY_SPELLING[spelling.lower()]
+    if name == _MEIJI:
+        raise DateParseError("明治の日付には対応していません。西暦(例: 1900年1月1日)で書いてください。")
+    era = next(e for e in _ERAS if e.name == name)
+    if era_year < 1:
+        raise DateParseError(f"{name}{era_year}年という年はありません。{name}は元年(1年)から数えます。")
+    year = era.starts_on.year + era_year - 1
+    if day is None:
+        if not 1 <= month <= 12:
+            raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
+        day = calendar.monthrange(year, month)[1]
+    value = _build(year, month, day)
+    typed = f"{name}{_era_year_text(era_year)}年{month}月{day}日"
+    if value < era.starts_on:
+        previous = _era_of(value)
+        hint = ""
+        if previous is not None:
+            hint = f"(その日は{previous.name}{_era_year_text(year - previous.starts_on.year + 1)}年{month}月{day}日です)"
+        raise DateParseError(
+            f"{name}は{format_date(era.starts_on, era=False)}からなので、{typed}という日はありません{hint}。"
+        )
+    following = [e for e in _ERAS if e.starts_on > era.starts_on]
+    if following and value >= following[0].starts_on:
+        # Older documents print dates such as 平成32年 that were set before the era
+        # changed; the day itself is clear, so we convert and say so.
+        return ParsedDate(value, f"{typed}は、{format_date(value)}として受け取りました。")
+    return ParsedDate(value)
+
+
+def _assumed(year: int, month: int, day: int, note: str, assumption: str) -> ParsedDate:
+    """A date whose year (or month) we filled in; `note` is what the user typed."""
+    try:
+        value = _build(year, month, day)
+    except DateParseError as exc:
+        raise DateParseError(f"{assumption}が、{exc.reason}") from None
+    return ParsedDate(value, f"{note}{format_date(value, era=False)}として受け取りました。")
+
+
+# --- the forms ---------------------------------------------------------------------
+
+_NUM = r"(?:[0-9]{1,4}|[〇○零一二三四五六七八九十百千]{1,7})"
+_NOT_AFTER_NUM = r"(?<![0-9〇○零一二三四五六七八九十百千])"
+_ERA = (
+    r"(?P<era>令和|平成|昭和|大正|明治|れいわ|へいせい|しょうわ|たいしょう|めいじ"
+    r"|レイワ|ヘイセイ|ショウワ|タイショウ|メイジ|(?<![A-Za-z])[RHSTMrhstm])"
+)
+_Y, _M, _D = r"(?:年|ねん|ネン)", r"(?:月|がつ|ガツ)", r"(?:日|にち|ニチ)"
+_DAY_OR_END = rf"(?:(?P<d>{_NUM})\s*{_D}|(?P<end>末日?))"
+_YEAR = rf"(?:{_ERA}\s*(?P<ey>{_NUM}|元)|{_NOT_AFTER_NUM}(?P<wy>{_NUM}))"
+_SEP_YEAR = r"(?:" + _ERA + r"\s*(?P<ey>[0-9]{1,2}|元)|(?<![0-9.\-/])(?P<wy>(?:1[89]|2[0-9])[0-9]{2}))"
+
+_RELATIVE_DAYS = {
+    "今日": 0, "本日": 0, "きょう": 0,
+    "明日": 1, "あした": 1, "明後日": 2, "あさって": 2,
+    "昨日": -1, "きのう": -1, "一昨日": -2, "おととい": -2,
+}
+_RELATIVE_YEARS = {
+    "今年": 0, "ことし": 0, "本年": 0, "来年": 1, "らいねん": 1, "再来年": 2, "さらいねん": 2,
+    "去年": -1, "昨年": -1, "きょねん": -1,
+}
+_RELATIVE_MONTHS = {"今月": 0, "本月": 0, "来月": 1, "らいげつ": 1, "再来月": 2, "先月": -1, "せんげつ": -1}
+
+
+def _alternation(words: dict[str, int]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+def _month_day(g: dict[str, str | None], year: int) -> tuple[int, int, int]:
+    """(year, month, day) for a match with a month and either a day or 末 (month end)."""
+    month = _number(g["m"] or "")
+    if g.get("end"):
+        if not 1 <= month <= 12:
+            raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
+        return year, month, calendar.monthrange(year, month)[1]
+    return year, month, _number(g["d"] or "")
+
+
+def _full(g: dict[str, str | None], today: date) -> ParsedDate:
+    month = _number(g["m"] or "")
+    day = None if g.get("end") else _number(g["d"] or "")
+    if g.get("era"):
+        parsed = _from_era(g["era"] or "", _number(g["ey"] or ""), month, day)
+    else:
+        year = _number(g["wy"] or "")
+        if year < 1000:
+            raise DateParseError(
+                f"{year}年がいつの年か分かりません。西暦4桁(例: 2021年)か、令和・平成などの年号をつけて書いてください。"
+            )
+        parsed = ParsedDate(_build(*_month_day(g, year)))
+    if day is None and parsed.understood_as is None:
+        return ParsedDate(parsed.value, f"月末を{format_date(parsed.value, era=False)}として受け取りました。")
+    return parsed
+
+
+def _year_month_only(g: dict[str, str | None], today: date) -> ParsedDate:
+    month = _number(g["m"] or "")
+    if not 1 <= month <= 12:
+        raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
+    raise DateParseError("日付の「日」がありません。何日かも教えてください(例: 2021年4月1日)。")
+
+
+def _no_year(g: dict[str, str | None], today: date) -> ParsedDate:
+    year, month, day = _month_day(g, today.year)
+    return _assumed(year, month, day, "年が書かれていないので、", f"年が書かれていないので{year}年と考えました")
+
+
+def _slash_no_year(g: dict[str, str | None], today: date) -> ParsedDate:
+    year = today.year
+    return _assumed(year, int(g["m"] or 0), int(g["d"] or 0), "年が書かれていないので、",
+                    f"年が書かれていないので{year}年と考えました")
+
+
+def _relative_day(g: dict[str, str | None], today: date) -> ParsedDate:
+    value = today + timedelta(days=_RELATIVE_DAYS[g["word"] or ""])
+    return ParsedDate(value, f"「{g['_text']}」を{format_date(value, era=False)}として受け取りました。")
+
+
+def _relative_year(g: dict[str, str | None], today: date) -> ParsedDate:
+    year = today.year + _RELATIVE_YEARS[g["ryear"] or ""]
+    y, m, d = _month_day(g, year)
+    return _assumed(y, m, d, f"「{g['_text']}」を", f"「{g['ryear']}」は{year}年です")
+
+
+def _relative_month(g: dict[str, str | None], today: date) -> ParsedDate:
+    first = today.replace(day=1) + relativedelta(months=_RELATIVE_MONTHS[g["rmonth"] or ""])
+    day = calendar.monthrange(first.year, first.month)[1] if g.get("end") else _number(g["d"] or "")
+    return _assumed(first.year, first.month, day, f"「{g['_text']}」を",
+                    f"「{g['rmonth']}」は{first.year}年{first.month}月です")
+
+
+_Handler = Callable[[dict[str, "str | None"], date], ParsedDate]
+
+# Tried together; where spans overlap the earliest, then longest, wins, so a full
+# date beats the year-and-month inside it and 来年の3月15日 beats 3月15日.
+_FORMS: tuple[tuple[re.Pattern[str], _Handler], ...] = tuple(
+    (re.compile(pattern), handler)
+    for pattern, handler in (
+        (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _full),
+        (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})(?![0-9])", _full),
+        (r"(?<![0-9])(?P<wy>(?:19|20)[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?![0-9])", _full),
+        (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only),
+        (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?![0-9]|[./\-][0-9])", _year_month_only),
+        (rf"(?P<word>{_alternation(_RELATIVE_DAYS)})", _relative_day),
+        (rf"(?P<ryear>{_alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}",
+         _relative_year),
+        (rf"(?P<ryear>{_alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only),
+        (rf"(?P<rmonth>{_alternation(_RELATIVE_MONTHS)})\s*(?:の\s*)?{_DAY_OR_END}", _relative_month),
+        (rf"{_NOT_AFTER_NUM}(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _no_year),
+        # 7/15 is common for a day this year; an impossible month is more likely a
+        # fraction or a ratio than a date, so it is not a date-like span at all.
+        (r"(?<![0-9./\-])(?P<m>1[0-2]|0?[1-9])/(?P<d>[0-9]{1,2})(?![0-9]|[./\-][0-9])", _slash_no_year),
+    )
+)
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """NFKC per character, with each output character's index in the input.
+
+    Per character rather than per string so that spans map back exactly; the only
+    loss is composing half-width kana with a separate voicing mark, which no date
+    form needs.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        for n in unicodedata.normalize("NFKC", ch):
+            out.append(n)
+            origin.append(i)
+    return "".join(out), origin
+
+
+def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | DateParseError]]:
+    """Every date-like span in `text`, in order: (start, end, date or the reason it is not one).
+
+    >>> [(s, e, r.value.isoformat()) for s, e, r in find_dates("生年月日は平成2年5月10日、発行は２０２１年４月１日", date(2025, 6, 1))]
+    [(5, 14, '1990-05-10'), (18, 27, '2021-04-01')]
+    """
+    normal, origin = _normalise(text)
+    candidates: list[tuple[int, int, int, re.Match[str], _Handler]] = []
+    for priority, (pattern, handler) in enumerate(_FORMS):
+        for match in pattern.finditer(normal):
+            candidates.append((match.start(), -(match.end() - match.start()), priority, match, handler))
+    candidates.sort(key=lambda c: c[:3])
+    found: list[tuple[int, int, ParsedDate | DateParseError]] = []
+    taken_until = 0
+    for start, _, _, match, handler in candidates:
+        if start < taken_until:
+            continue
+        taken_until = match.end()
+        result: ParsedDate | DateParseError
+        try:
+            result = handler({**match.groupdict(), "_text": match.group(0).strip()}, today)
+        except DateParseError as exc:
+            result = exc
+        found.append((origin[start], origin[match.end() - 1] + 1, result))
+    return found
+
+
+def parse_date(text: str, today: date) -> ParsedDate:
+    """The one date in `text`.
+
+    >>> parse_date("令和3年4月1日", date(2025, 6, 1))
+    ParsedDate(value=datetime.date(2021, 4, 1), understood_as=None)
+    >>> parse_date("平成32年4月1日", date(2025, 6, 1)).understood_as
+    '平成32年4月1日は、2020年4月1日(令和2年4月1日)として受け取りました。'
+    """
+    spans = find_dates(text, today)
+    if not spans:
+        raise DateParseError("日付が読み取れませんでした。2021年4月1日 や 令和3年4月1日 のように書いてください。")
+    for _, _, result in spans:
+        if isinstance(result, DateParseError):
+            raise result
+    dates = [r for _, _, r in spans if isinstance(r, ParsedDate)]
+    if len({d.value for d in dates}) > 1:
+        raise DateParseError("日付が2つ以上書かれています。1つだけ書いてください。")
+    return dates[0]
