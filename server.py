@@ -79,12 +79,13 @@ async def guard(request: Request, call_next: Any) -> Response:
     started = time.perf_counter()
     route = state.route_label(request.url.path)
     length = request.headers.get("content-length")
+    wait = state.allow(request.client.host if request.client else "?") if route.startswith("/api/") else None
     if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
         response: Response = error(
             413, "too_large", f"リクエストが大きすぎます。{settings.max_body_bytes}バイト以内にしてください。(body too large)"
         )
-    elif route.startswith("/api/") and not state.allow(request.client.host if request.client else "?"):
-        response = state.rate_limited_response()
+    elif wait is not None:
+        response = state.rate_limited_response(wait)
     else:
         response = await call_next(request)
     state.observe(route, response.status_code, time.perf_counter() - started)

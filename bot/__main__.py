@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from bot.settings import ROOT, Settings
@@ -89,7 +90,7 @@ def _print_message(message) -> None:  # noqa: ANN001
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage import TurnLog, format_report
 
-    until = datetime.now(timezone.utc)
+    until = datetime.now(ZoneInfo(settings.timezone))
     log = TurnLog(settings.db_path)
     try:
         print(format_report(log.report(until - timedelta(days=args.days), until, limit=args.limit)))

@@ -40,6 +40,20 @@ def valid_session_id(session_id: str) -> bool:
 
 
 @dataclass(frozen=True)
+class TurnEvent:
+    """What the log and the metrics learn of a turn: the text is already masked."""
+
+    session_id: str
+    channel: str
+    text: str
+    turn: Turn
+    answered: bool
+    gave_up: bool
+    municipality: str | None
+    masked: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Core:
     """Everything loaded once at start-up and never changed."""
 
@@ -86,7 +100,7 @@ class Bot:
         core: Core | None = None,
         store: SessionStore | None = None,
         today: Callable[[], date] | None = None,
-        on_turn: Callable[[str, str, str, Turn, bool, str | None], None] | None = None,
+        on_turn: Callable[[TurnEvent], None] | None = None,
     ) -> None:
         self.settings = settings
         self.core = core or Core.load(settings)
@@ -163,7 +177,8 @@ class Bot:
             self.store.save(sid, step.state)
         turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
         if self._on_turn is not None:
-            self._on_turn(sid, channel, masked.text, turn, step.answered, step.state.get("municipality"))
+            self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,
+                                    step.state.get("municipality"), masked.kinds))
         return turn
 
     def reset(self, session_id: str) -> None:

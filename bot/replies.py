@@ -30,7 +30,7 @@ class Turn:
         return {
             "session_id": self.session_id,
             "intent": self.intent,
-            "confidence": round(self.confidence, 4),
+            "confidence": round(min(max(self.confidence, 0.0), 1.0), 4),
             "messages": [m.as_dict() for m in self.messages],
             "result": self.result,
         }

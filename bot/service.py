@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from bot.engine import Bot, InputError
+from bot.engine import Bot, InputError, TurnEvent
 from bot.metrics import Metrics
 from bot.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
-from bot.replies import Turn
 from bot.settings import Settings
 from bot.storage import TurnLog
 
@@ -41,15 +41,20 @@ class AppState:
         turns = TurnLog(settings.db_path)
         metrics = Metrics()
 
-        def on_turn(session_id: str, channel: str, text: str, turn: Turn, answered: bool, municipality: str | None) -> None:
-            turns.record(session_id=session_id, channel=channel, text=text, intent=turn.intent,
-                         confidence=turn.confidence, answered=answered, municipality=municipality,
+        def on_turn(event: TurnEvent) -> None:
+            turn = event.turn
+            turns.record(session_id=event.session_id, channel=event.channel, text=event.text, intent=turn.intent,
+                         confidence=turn.confidence, answered=event.answered, municipality=event.municipality,
                          at=datetime.now(timezone.utc))
-            metrics.count_intent(channel, turn.intent or "none")
-            if not answered:
+            metrics.count_intent(event.channel, turn.intent)
+            if event.gave_up:
+                metrics.count_fallback("gave_up")
+            elif not event.answered:
                 metrics.count_fallback("out_of_domain" if turn.intent is None else "clarify")
-            log.info(json.dumps({"event": "turn", "channel": channel, "intent": turn.intent,
-                                 "confidence": round(turn.confidence, 3), "answered": answered}))
+            for kind in event.masked:
+                metrics.count_masked(kind)
+            log.info(json.dumps({"event": "turn", "channel": event.channel, "intent": turn.intent,
+                                 "confidence": round(turn.confidence, 3), "answered": event.answered}))
 
         bot = Bot(settings, on_turn=on_turn)
         state = cls(settings, bot, turns, metrics, RateLimiter(settings.rate_limit_per_minute))
@@ -60,13 +65,15 @@ class AppState:
         self.bot.store.close()
         self.turns.close()
 
-    def allow(self, client: str) -> bool:
-        allowed, _ = self.limiter.allow(client)
-        return allowed
+    def allow(self, client: str) -> float | None:
+        """None when the client may go on, else the seconds to wait."""
+        allowed, retry_after = self.limiter.allow(client)
+        return None if allowed else retry_after
 
-    def rate_limited_response(self) -> JSONResponse:
+    @staticmethod
+    def rate_limited_response(retry_after: float) -> JSONResponse:
         return JSONResponse({"error": {"code": "rate_limited", "message": RATE_LIMIT_MESSAGE_JA}},
-                            status_code=429, headers={"Retry-After": "60"})
+                            status_code=429, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         self.metrics.observe_request(route, status, seconds)
@@ -90,7 +97,7 @@ class AppState:
                 raise InputError("invalid_frame", "メッセージはJSONオブジェクトで送ってください。(frame must be an object)")
             frame_id = frame.get("id") if isinstance(frame.get("id"), (str, int)) else None
             kind = frame.get("type")
-            if not self.allow(client):
+            if self.allow(client) is not None:
                 return {"type": "error", "id": frame_id,
                         "error": {"code": "rate_limited", "message": RATE_LIMIT_MESSAGE_JA}}
             if kind == "hello":
