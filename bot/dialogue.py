@@ -41,6 +41,7 @@ class Step:
     confidence: float
     result: dict[str, Any] | None = None
     answered: bool = True  # False: out of domain, or the bot had to ask which topic
+    gave_up: bool = False  # the form ended after too many answers it could not read
 
 
 @dataclass(frozen=True)
@@ -391,7 +392,7 @@ def _give_up(form: Form, state: dict[str, Any], kb: Knowledge, turn: UserTurn) -
         Message(kb.answers[general].text.strip()),
         Message(kb.message("contact_hint"), (kb.topic("contact"),)),
     )
-    return Step(state, messages, form.intent, turn.match.score, None, False)
+    return Step(state, messages, form.intent, turn.match.score, None, False, gave_up=True)
 
 
 # --- finishing: the shared rules, said in words ---------------------------------------------------
@@ -411,7 +412,7 @@ def finish_expiry(slots: Mapping[str, Any], today: date, kb: Knowledge) -> tuple
             residence_expires_on=date.fromisoformat(slots["residence_expires_on"]) if slots.get("residence_expires_on") else None,
         )
     except rules.RuleInputError as exc:
-        return (Message(kb.message("rule_error", reason=str(exc))),), None
+        return (Message(kb.message("rule_error", reason=exc.reason)),), None
     user = result["user_certificate_expires_on"]
     signature = result["signature_certificate_expires_on"]
     earliest = min(d for d in (user, signature) if d is not None)
