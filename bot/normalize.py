@@ -34,7 +34,9 @@ def load_lexicon(path: Path) -> dict[str, str]:
     for canonical, variants in data.items():
         if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
             raise LexiconError(f"{path}: {canonical!r} must map to a list of strings")
-        for variant in variants:
+        # The canonical form maps to itself, so a shorter variant inside it (電子証明 in
+        # 電子証明書) cannot rewrite it: the longest match wins.
+        for variant in [str(canonical), *variants]:
             key = basic_normalize(variant)
             if key in mapping and mapping[key] != canonical:
                 raise LexiconError(f"{path}: {variant!r} is listed under both {mapping[key]!r} and {canonical!r}")

@@ -58,3 +58,8 @@ def test_lexicon_must_be_lists(tmp_path: Path) -> None:
     path.write_text("暗証番号: パスワード\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="list of strings"):
         load_lexicon(path)
+
+
+def test_a_canonical_form_is_never_rewritten_by_a_shorter_variant(normalize: Normalizer) -> None:
+    assert normalize("電子証明書の有効期限") == "電子証明書の有効期限"
+    assert normalize("電子証明の期限") == "電子証明書の期限"
