@@ -50,7 +50,7 @@
     newChat: "新しい会話",
     newChatLabel: "新しい会話を始める(これまでの会話は消えます)",
     input: "質問を入力(Enterで送信、Shift+Enterで改行)",
-    placeholder: "例: 電子証明書の有効期限は?",
+    placeholder: "例: 有効期限はいつまで?",
     send: "送信",
     log: "メッセージ",
     history: "会話の履歴",
@@ -222,18 +222,6 @@
     if (state.open || queue.length) openPanel({ focus: false, restoring: true });
   }
 
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
-
-  window.MyNumberChat = {
-    open: function () { openPanel(); },
-    close: function () { closePanel(); },
-    newConversation: function () { newConversation(); },
-    setMunicipality: function (code) {
-      state.municipality = code ? String(code) : null;
-      newConversation();
-    },
-  };
 
   // ---------------------------------------------------------------- panel
 
@@ -934,4 +922,20 @@
     var lb = luminance(b);
     return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
   }
+
+  // ---------------------------------------------------------------- go
+  // Last, so that every var above (the text patterns) is set before the first render.
+
+  window.MyNumberChat = {
+    open: function () { openPanel(); },
+    close: function () { closePanel(); },
+    newConversation: function () { newConversation(); },
+    setMunicipality: function (code) {
+      state.municipality = code ? String(code) : null;
+      newConversation();
+    },
+  };
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
 })();

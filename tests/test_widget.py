@@ -1,0 +1,490 @@
+"""The website chat widget (web/), driven in a real Chromium against the real server."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+STORAGE_KEY = "mnc-chat:v1"
+
+LAUNCHER = ".mnc-launcher"
+PANEL = ".mnc-panel"
+INPUT = ".mnc-input"
+BOT = ".mnc-log .mnc-bot"
+USER = ".mnc-log .mnc-user"
+ERROR = ".mnc-log .mnc-error"
+QUICK = ".mnc-quick-btn"
+
+# A bare page of some other site that embeds the bot with the one documented tag.
+# The colour is deliberately too light for white text: the widget must darken it.
+EMBED_PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<title>埋め込みテスト</title></head><body><h1>別の自治体のページ</h1><p>本文</p>
+<script src="/widget.js" data-municipality="zama" data-title="テスト用の案内" data-color="#ffd400"></script>
+</body></html>"""
+
+NO_WEBSOCKET = "delete window.WebSocket;"
+FAILING_WEBSOCKET = """
+window.WebSocket = class {
+  constructor() {
+    this.readyState = 0;
+    setTimeout(() => {
+      this.readyState = 3;
+      if (this.onerror) this.onerror(new Event("error"));
+      if (this.onclose) this.onclose(new CloseEvent("close", {code: 1006}));
+    }, 5);
+  }
+  send() { throw new Error("not open"); }
+  close() {}
+};
+"""
+
+# Text of a message bubble without the screen-reader-only hints (「あなた:」, 新しいウィンドウ).
+TEXT_OF = """el => { const c = (el.querySelector('.mnc-bubble') || el).cloneNode(true);
+  c.querySelectorAll('.mnc-sr').forEach(n => n.remove()); return c.textContent; }"""
+SHADOW = "document.getElementById('mnc-chat').shadowRoot"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Chat:
+    """One page with the widget, and what went over its WebSockets."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.sockets = 0
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("websocket", self._watch)
+        self.responses: list[Any] = []
+        page.on("response", lambda r: self.responses.append(r) if r.url.endswith("/api/chat") else None)
+
+    def _watch(self, ws: Any) -> None:
+        self.sockets += 1
+        ws.on("framesent", lambda data: self.sent.append(json.loads(data)))
+        ws.on("framereceived", lambda data: self.received.append(json.loads(data)))
+
+    def open(self) -> None:
+        self.page.locator(LAUNCHER).click()
+        expect(self.page.locator(BOT).first).to_be_visible()
+
+    def ask(self, text: str) -> str:
+        """Send text with Enter and return the text of the first bot message that answers it."""
+        before = self.page.locator(BOT).count()
+        self.page.locator(INPUT).fill(text)
+        self.page.locator(INPUT).press("Enter")
+        expect(self.page.locator(USER).last).to_contain_text(text.splitlines()[0])
+        expect(self.page.locator(BOT)).not_to_have_count(before)
+        return self.text(self.page.locator(BOT).nth(before))
+
+    def text(self, locator: Any) -> str:
+        return str(locator.evaluate(TEXT_OF))
+
+    def stored(self) -> dict[str, Any]:
+        return json.loads(self.page.evaluate(f"sessionStorage.getItem('{STORAGE_KEY}')") or "{}")
+
+    def replies(self) -> list[dict[str, Any]]:
+        return [f for f in self.received if f.get("type") == "reply"]
+
+    def http_replies(self) -> list[dict[str, Any]]:
+        return [r.json() for r in self.responses if r.ok]
+
+    def focused_class(self) -> str:
+        return str(self.page.evaluate(f"({SHADOW}.activeElement || {{}}).className || ''"))
+
+
+@pytest.fixture
+def new_chat(browser: Browser) -> Iterator[Callable[..., Chat]]:
+    contexts = []
+    chats: list[Chat] = []
+
+    def make(url: str, *, width: int = 1280, height: int = 800, init_script: str | None = None) -> Chat:
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
+        chat = Chat(context.new_page())
+        chats.append(chat)
+        if url:
+            chat.page.goto(url)
+        return chat
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert [e for chat in chats for e in chat.errors] == []
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., Any]) -> Any:
+    return server_factory()
+
+
+def test_ask_see_the_answer_and_tap_a_quick_reply(server: Any, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat(server.url + "/")
+    page = chat.page
+    expect(page.locator(PANEL)).to_be_hidden()
+    chat.open()
+    # The greeting comes from the server with topic buttons.
+    welcome = next(f for f in chat.received if f["type"] == "welcome")
+    assert chat.text(page.locator(BOT).first) == welcome["messages"][0]["text"]
+    expect(page.locator(QUICK).first).to_be_visible()
+    assert page.locator(QUICK).count() >= 2
+
+    # A topic button sends its own text, and the answer replaces the old buttons.
+    choice = page.locator(QUICK).first.inner_text()
+    page.locator(QUICK).first.click()
+    expect(page.locator(USER)).to_have_count(1)
+    assert chat.text(page.locator(USER).first) == choice
+    expect(page.locator(BOT)).not_to_have_count(1)
+    assert [f for f in chat.sent if f["type"] == "message"][-1]["text"] == choice
+    assert page.locator(".mnc-quick").count() <= 1
+    assert page.locator(".mnc-log .mnc-msg").last.locator(QUICK).count() == page.locator(QUICK).count()
+
+    answer = chat.ask("電子証明書の有効期限は何年ですか")
+    reply = chat.replies()[-1]
+    assert answer == reply["messages"][0]["text"] and answer.strip()
+    assert reply["session_id"] == welcome["session_id"] == chat.stored()["sessionId"]
+    sent = [f for f in chat.sent if f["type"] == "message"][-1]
+    assert sent["text"] == "電子証明書の有効期限は何年ですか" and sent["municipality"] == "zama"
+    assert sent["session_id"] == welcome["session_id"]
+
+
+def test_ime_enter_never_sends_and_shift_enter_is_a_newline(server: Any, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat(server.url + "/")
+    page = chat.page
+    chat.open()
+    box = page.locator(INPUT)
+    box.fill("まいなんばー")
+
+    def dispatch(script: str) -> None:
+        box.evaluate("(el) => {" + script + "}")
+
+    # Chrome and Firefox: the confirming Enter says it is composing, or carries keyCode 229.
+    dispatch("el.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', isComposing: true, bubbles: true, cancelable: true}))")
+    dispatch("el.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', keyCode: 229, bubbles: true, cancelable: true}))")
+    # Safari: compositionend comes first, then a plain-looking Enter keydown.
+    dispatch("""
+        el.dispatchEvent(new CompositionEvent('compositionstart', {bubbles: true}));
+        el.dispatchEvent(new CompositionEvent('compositionend', {data: 'マイナンバー', bubbles: true}));
+        el.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', keyCode: 13, bubbles: true, cancelable: true}));
+    """)
+    # While composing, even a plain Enter keydown is the IME's.
+    dispatch("""
+        el.dispatchEvent(new CompositionEvent('compositionstart', {bubbles: true}));
+        el.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', keyCode: 13, bubbles: true, cancelable: true}));
+        el.dispatchEvent(new CompositionEvent('compositionend', {data: 'マイナンバー', bubbles: true}));
+    """)
+    page.wait_for_timeout(200)
+    expect(page.locator(USER)).to_have_count(0)
+    assert [f for f in chat.sent if f["type"] == "message"] == []
+    assert box.input_value() == "まいなんばー"
+
+    # The key is released: the next Enter is the user's, and it sends.
+    dispatch("el.dispatchEvent(new KeyboardEvent('keyup', {key: 'Enter', keyCode: 13, bubbles: true}))")
+    box.press("Enter")
+    expect(page.locator(USER)).to_have_count(1)
+    assert chat.text(page.locator(USER).first) == "まいなんばー"
+    assert box.input_value() == ""
+    expect(page.locator(BOT)).not_to_have_count(1)
+
+    # Shift+Enter inserts a newline; the message keeps it.
+    box.type("一行目")
+    box.press("Shift+Enter")
+    box.type("二行目")
+    assert box.input_value() == "一行目\n二行目"
+    expect(page.locator(USER)).to_have_count(1)
+    box.press("Enter")
+    expect(page.locator(USER)).to_have_count(2)
+    assert chat.text(page.locator(USER).last) == "一行目\n二行目"
+    # Whitespace only is not sent.
+    box.fill("   ")
+    box.press("Enter")
+    page.wait_for_timeout(100)
+    expect(page.locator(USER)).to_have_count(2)
+
+
+def test_markup_in_messages_is_text_and_urls_dates_amounts_are_nodes(
+    server: Any, new_chat: Callable[..., Chat]
+) -> None:
+    chat = new_chat(server.url + "/")
+    page = chat.page
+    chat.open()
+    evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    chat.ask(evil)
+    assert chat.text(page.locator(USER).last) == evil
+    assert page.evaluate("window.__xss") is None
+    assert page.evaluate(f"{SHADOW}.querySelectorAll('img, script, iframe').length") == 0
+
+    # A bot message with markup, links and dates (served by a stand-in for /api/chat, which the
+    # widget uses when it has no socket) is built from text nodes, links and <strong>s.
+    bot_text = (
+        '<img src=x onerror="window.__xss=3"> 期限は2027年7月15日(令和9年7月15日)、手数料は1,000円です。'
+        "詳しくは https://www.example.jp/a?b=1&c=2 をご覧ください。javascript:alert(1) 電話 046-252-8011"
+    )
+    chat2 = new_chat("", init_script=NO_WEBSOCKET)
+    chat2.page.route("**/api/chat", lambda route: route.fulfill(json={
+        "session_id": "s-rendering", "intent": None, "confidence": 0.0, "result": None,
+        "messages": [{"text": bot_text, "quick_replies": ["<b>太字</b>"]}],
+    }))
+    chat2.page.goto(server.url + "/")
+    chat2.open()
+    chat2.ask("表示のテスト")
+    page2 = chat2.page
+    last = page2.locator(BOT).last
+    assert chat2.text(last) == bot_text
+    assert page2.evaluate("window.__xss") is None
+    assert page2.evaluate(f"{SHADOW}.querySelectorAll('img, script, b').length") == 0
+    strong = last.locator("strong").all_inner_texts()
+    assert strong == ["2027年7月15日", "(令和9年7月15日)", "1,000円"]
+    links = last.locator("a")
+    assert links.count() == 2
+    web = links.first
+    assert web.get_attribute("href") == "https://www.example.jp/a?b=1&c=2"
+    assert web.get_attribute("target") == "_blank"
+    assert web.get_attribute("rel") == "noopener noreferrer"
+    assert links.nth(1).get_attribute("href") == "tel:0462528011"
+    expect(page2.locator(QUICK)).to_have_text(["<b>太字</b>"])
+
+
+def test_reload_keeps_the_conversation_and_new_conversation_starts_fresh(
+    server: Any, new_chat: Callable[..., Chat]
+) -> None:
+    chat = new_chat(server.url + "/")
+    page = chat.page
+    chat.open()
+    chat.ask("電子証明書を更新するには何が必要ですか")
+    session = chat.stored()["sessionId"]
+    before = page.locator(".mnc-log .mnc-msg").evaluate_all(f"els => els.map({TEXT_OF})")
+
+    page.reload()
+    expect(page.locator(PANEL)).to_be_visible()  # it was open, so it opens again
+    expect(page.locator(".mnc-log .mnc-msg")).to_have_count(len(before))
+    assert page.locator(".mnc-log .mnc-msg").evaluate_all(f"els => els.map({TEXT_OF})") == before
+    hello = next(f for f in chat.sent[::-1] if f["type"] == "hello")
+    assert hello["session_id"] == session
+    # The welcome on resume does not repeat the greeting.
+    expect(page.locator(".mnc-typing")).to_be_hidden()
+    expect(page.locator(".mnc-log .mnc-msg")).to_have_count(len(before))
+    chat.ask("手数料はかかりますか")
+    assert chat.replies()[-1]["session_id"] == session
+
+    page.locator(".mnc-new").click()
+    expect(page.locator(USER)).to_have_count(0)
+    expect(page.locator(BOT).first).to_be_visible()
+    fresh = chat.stored()["sessionId"]
+    assert fresh and fresh != session
+    assert all(item["role"] == "bot" for item in chat.stored()["items"])
+
+
+def test_server_restart_is_survived_with_the_same_session(server: Any, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat(server.url + "/")
+    page = chat.page
+    chat.open()
+    chat.ask("電子証明書の有効期限は何年ですか")
+    session = chat.stored()["sessionId"]
+
+    # Down: the widget says so, and a message typed meanwhile waits instead of being lost.
+    server.stop()
+    expect(page.locator(".mnc-status")).to_contain_text("再接続")
+    page.locator(INPUT).fill("暗証番号を忘れました")
+    page.locator(INPUT).press("Enter")
+    expect(page.locator(USER).last).to_contain_text("暗証番号を忘れました")
+    expect(page.locator(".mnc-typing")).to_be_visible()
+    bots = page.locator(BOT).count()
+    server.start()
+    expect(page.locator(BOT)).not_to_have_count(bots, timeout=20_000)
+    expect(page.locator(ERROR)).to_have_count(0)
+    assert chat.stored()["sessionId"] == session
+
+    # A restart while connected: the next question is answered in the same conversation,
+    # and the socket comes back resuming it.
+    sockets = chat.sockets
+    server.restart()
+    answer_seen = page.locator(BOT).count()
+    page.locator(INPUT).fill("更新はいつからできますか")
+    page.locator(INPUT).press("Enter")
+    expect(page.locator(BOT)).not_to_have_count(answer_seen, timeout=20_000)
+    assert chat.stored()["sessionId"] == session
+    assert {r["session_id"] for r in chat.replies() + chat.http_replies()} == {session}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        welcomes = [f for f in chat.received if f["type"] == "welcome"]
+        if chat.sockets > sockets and welcomes and welcomes[-1]["session_id"] == session:
+            break
+        page.wait_for_timeout(100)
+    hellos = [f for f in chat.sent if f["type"] == "hello"]
+    assert chat.sockets > sockets and hellos[-1]["session_id"] == session
+    assert [f for f in chat.received if f["type"] == "welcome"][-1]["session_id"] == session
+    expect(page.locator(".mnc-status")).to_be_hidden()
+    expect(page.locator(ERROR)).to_have_count(0)
+
+
+
+@pytest.mark.parametrize("block", ["no WebSocket", "WebSocket fails to open", "upgrade refused"])
+def test_falls_back_to_http_when_websockets_are_blocked(
+    server: Any, new_chat: Callable[..., Chat], block: str
+) -> None:
+    init = {"no WebSocket": NO_WEBSOCKET, "WebSocket fails to open": FAILING_WEBSOCKET}.get(block)
+    chat = new_chat("", init_script=init)
+    page = chat.page
+    if block == "upgrade refused":
+        # A proxy that accepts the upgrade and hangs up at once, before the welcome.
+        page.route_web_socket("**/ws", lambda ws: ws.close(code=1011))
+    page.goto(server.url + "/")
+    chat.open()  # the greeting comes from GET /api/welcome
+    answer = chat.ask("電子証明書の有効期限は何年ですか")
+    reply = chat.http_replies()[-1]
+    assert answer == reply["messages"][0]["text"]
+    assert reply["session_id"] == chat.stored()["sessionId"]
+    assert [f for f in chat.sent if f["type"] == "message"] == []
+    chat.ask("更新の手続きを教えてください")
+    assert chat.http_replies()[-1]["session_id"] == reply["session_id"]
+    expect(page.locator(ERROR)).to_have_count(0)
+
+
+def test_errors_show_a_japanese_message_and_retry(server: Any, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat("", init_script=NO_WEBSOCKET)
+    page = chat.page
+    page.route("**/api/welcome*", lambda route: route.abort())
+    page.goto(server.url + "/")
+    page.locator(LAUNCHER).click()
+    # No greeting: the panel says why and offers to try again, it is never blank.
+    expect(page.locator(ERROR)).to_contain_text("接続できませんでした")
+    page.unroute("**/api/welcome*")
+    page.locator(".mnc-retry").click()
+    expect(page.locator(BOT).first).to_be_visible()
+    expect(page.locator(ERROR)).to_have_count(0)
+
+    page.route("**/api/chat", lambda route: route.fulfill(
+        status=429, json={"error": {"code": "rate_limited", "message": "too many"}}))
+    page.locator(INPUT).fill("手数料はいくらですか")
+    page.locator(INPUT).press("Enter")
+    expect(page.locator(ERROR)).to_contain_text("少し待ってから")
+    retry = page.locator(ERROR).get_by_role("button", name="このメッセージを再送信する")
+    expect(retry).to_have_text("再送信")
+    page.unroute("**/api/chat")
+    bots = page.locator(BOT).count()
+    retry.click()
+    expect(page.locator(BOT)).not_to_have_count(bots)
+    expect(page.locator(ERROR)).to_have_count(0)
+    expect(page.locator(USER)).to_have_count(1)  # retried, not duplicated
+    assert chat.http_replies()[-1]["messages"][0]["text"] == chat.text(page.locator(BOT).nth(bots))
+
+
+def test_keyboard_only_accessibility_and_contrast(server: Any, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat("")
+    page = chat.page
+    page.route(server.url + "/embed-test.html", lambda route: route.fulfill(
+        body=EMBED_PAGE, content_type="text/html; charset=utf-8"))
+    page.goto(server.url + "/embed-test.html")
+    page.keyboard.press("Tab")
+    assert "mnc-launcher" in chat.focused_class()
+    outline = page.locator(LAUNCHER).evaluate("el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")
+    assert outline.startswith("solid") and float(outline.split()[1][:-2]) >= 2
+    page.keyboard.press("Enter")
+    expect(page.locator(PANEL)).to_be_visible()
+    assert "mnc-input" in chat.focused_class()  # focus moved into the panel
+    expect(page.locator(".mnc-title")).to_have_text("テスト用の案内")
+    expect(page.locator(BOT).first).to_be_visible()
+
+    # Back from the text box to the greeting's last topic button, and press it.
+    page.keyboard.press("Shift+Tab")
+    assert "mnc-quick-btn" in chat.focused_class()
+    choice = page.locator(QUICK).last.inner_text()
+    page.keyboard.press("Enter")
+    expect(page.locator(USER)).to_have_count(1)
+    assert chat.text(page.locator(USER).last) == choice
+    assert "mnc-input" in chat.focused_class()  # focus does not get lost with the buttons
+
+    page.keyboard.type("電子証明書の有効期限は何年ですか")
+    page.keyboard.press("Enter")
+    expect(page.locator(USER)).to_have_count(2)
+    expect(page.locator(".mnc-typing")).to_be_hidden()
+
+    # Every control has a name; the log is a polite live region; the panel is a labelled dialog.
+    unnamed = page.evaluate(f"""() => [...{SHADOW}.querySelectorAll('button, textarea, input, a, [tabindex]')]
+        .filter(el => !(el.getAttribute('aria-label') || el.textContent).trim()).map(el => el.outerHTML)""")
+    assert unnamed == []
+    log = page.locator("[role=log]")
+    expect(log).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("dialog", name="テスト用の案内")).to_be_visible()
+    for name in ["送信", "チャットを閉じる", "新しい会話を始める(これまでの会話は消えます)"]:
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_role("textbox", name=re.compile("質問を入力"))).to_be_visible()
+
+    # WCAG AA text contrast, with a page colour (#ffd400) far too light for white text.
+    pairs = page.evaluate(f"""() => {{
+        const root = {SHADOW};
+        const rgb = s => s.match(/[0-9.]+/g).slice(0, 3).map(Number);
+        const lum = c => {{ const [r, g, b] = c.map(v => {{ v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }});
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; }};
+        const bg = el => {{ for (; el; el = el.parentElement || el.getRootNode().host) {{
+            const c = getComputedStyle(el).backgroundColor;
+            if (!(c.startsWith('rgba') && c.endsWith(', 0)'))) return c; }} return 'rgb(255, 255, 255)'; }};
+        return [...root.querySelectorAll('.mnc-title, .mnc-new, .mnc-bubble, .mnc-bubble a, .mnc-quick-btn, .mnc-send, .mnc-privacy')]
+          .map(el => {{ const a = lum(rgb(getComputedStyle(el).color)), b = lum(rgb(bg(el)));
+            return [el.className || el.tagName, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; }});
+    }}""")
+    assert len(pairs) >= 6
+    low = [(name, round(ratio, 2)) for name, ratio in pairs if ratio < 4.5]
+    assert low == []
+
+    page.keyboard.press("Escape")
+    expect(page.locator(PANEL)).to_be_hidden()
+    assert "mnc-launcher" in chat.focused_class()  # focus is back where it started
+    expect(page.locator(LAUNCHER)).to_have_attribute("aria-expanded", "false")
+
+
+@pytest.mark.parametrize("name,width,height", [("phone", 390, 844), ("desktop", 1280, 800)])
+def test_layout_fits_phone_and_desktop(
+    server: Any, new_chat: Callable[..., Chat], name: str, width: int, height: int
+) -> None:
+    OUT.mkdir(exist_ok=True)
+    chat = new_chat(server.url + "/", width=width, height=height)
+    page = chat.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(OUT / f"widget-{name}-closed.png"))
+    chat.open()
+    chat.ask("電子証明書の有効期限はいつまでですか? https://www.example.jp/very/long/path/that/should/wrap/instead/of/overflowing")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / f"widget-{name}-open.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box = page.locator(PANEL).bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    scroller = page.locator(".mnc-scroll")
+    assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+    if width < 640:
+        assert box["width"] == width and box["height"] == height  # full screen on a phone
+    else:
+        assert box["width"] < width / 2
+    # Enlarged text (browser font size 200%) still fits without horizontal scrolling.
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+    page.screenshot(path=str(OUT / f"widget-{name}-200pct.png"))
