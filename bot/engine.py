@@ -64,7 +64,7 @@ class Core:
     @classmethod
     def load(cls, settings: Settings) -> Core:
         intents = load_intents(settings.intents_path)
-        names = [i.name for i in intents]
+        names = [i.name for i in intents if i.in_domain]
         knowledge = load_knowledge(settings.knowledge_dir, names, dialogue.REQUIRED_MESSAGES)
         dialogue.check_forms(knowledge, names)
         normalizer = Normalizer(load_lexicon(settings.knowledge_dir / "lexicon.yaml"))

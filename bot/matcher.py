@@ -31,7 +31,7 @@ class MatcherConfig:
     w_fuzz: float = 0.25
     example_share: float = 0.5  # the rest goes to the whole-intent document
     answer_weight: float = 0.15  # share of the intent-level part given to the answer text
-    accept_threshold: float = 0.45
+    accept_threshold: float = 0.30
     clarify_margin: float = 0.06
     k1: float = 1.2
     b: float = 0.75
@@ -135,8 +135,10 @@ class Matcher:
         best = ranking[0]
         c = self.config
         if exact:
-            return MatchResult(best.intent, 1.0, ranking, exact=True)
-        if best.score < c.accept_threshold:
+            name = best.intent if self._intents[best.intent].in_domain else None
+            return MatchResult(name, 1.0, ranking, exact=True)
+        if best.score < c.accept_threshold or not self._intents[best.intent].in_domain:
+            # An intent of kind out_of_scope is a learned "not ours": it answers like no match.
             return MatchResult(None, best.score, ranking)
         ambiguous = len(ranking) > 1 and best.score - ranking[1].score < c.clarify_margin
         return MatchResult(best.intent, best.score, ranking, ambiguous=ambiguous)

@@ -90,7 +90,7 @@ class Settings:
             max_body_bytes=_int("MAX_BODY_BYTES", 16384),
             intents_path=Path(_str("INTENTS_FILE", str(ROOT / "intents.yaml")) or ""),
             knowledge_dir=Path(_str("KNOWLEDGE_DIR", str(ROOT / "knowledge")) or ""),
-            accept_threshold=_float("MATCH_ACCEPT_THRESHOLD", 0.45),
+            accept_threshold=_float("MATCH_ACCEPT_THRESHOLD", 0.30),
             clarify_margin=_float("MATCH_CLARIFY_MARGIN", 0.06),
             line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),

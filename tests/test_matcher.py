@@ -1,0 +1,126 @@
+"""The matcher ranks any intents file: these tables use a small one of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.analyzer import Analyzer, ngrams
+from bot.bm25 import BM25
+from bot.intents import Intent, load_intents
+from bot.matcher import Matcher, MatcherConfig
+from bot.normalize import Normalizer, load_lexicon
+from bot.settings import ROOT
+from bot.tokenizer import shared_tokenizer
+from bot.yamlfile import DataError
+
+INTENTS = (
+    Intent("forgot_pin", ("暗証番号を忘れました", "パスワードがわからない", "暗証番号がロックされた")),
+    Intent("renewal_window", ("いつから更新できますか", "更新はいつから可能", "更新の受付開始日")),
+    Intent("fee", ("手数料はいくらですか", "費用はかかりますか", "料金を教えて")),
+    Intent("garbage", ("ゴミの出し方を教えて", "燃えるゴミの日はいつ"), kind="out_of_scope"),
+)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(Normalizer(load_lexicon(ROOT / "knowledge" / "lexicon.yaml")), shared_tokenizer())
+
+
+@pytest.fixture(scope="module")
+def matcher(analyzer: Analyzer) -> Matcher:
+    return Matcher(INTENTS, analyzer, MatcherConfig(accept_threshold=0.3), exact={"料金表": "fee"})
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("暗証番号を忘れました", "forgot_pin"),  # exact
+        ("あんしょうばんごうをわすれた", "forgot_pin"),  # hiragana only: readings meet
+        ("暗唱番号わすれちゃった", "forgot_pin"),  # misconversion via the lexicon
+        ("ﾊﾟｽﾜｰﾄﾞ忘れた", "forgot_pin"),  # half-width kana
+        ("更新っていつからできるの?", "renewal_window"),
+        ("こうしん いつから", "renewal_window"),
+        ("手数料 いくら", "fee"),
+        ("料金表", "fee"),  # an extra exact phrase (a quick-reply label)
+    ],
+)
+def test_ranks_the_right_intent_first(matcher: Matcher, question: str, intent: str) -> None:
+    result = matcher.match(question)
+    assert result.intent == intent
+    assert result.ranking[0].intent == intent
+
+
+def test_exact_hit_scores_one(matcher: Matcher) -> None:
+    result = matcher.match("暗証番号を忘れました")
+    assert result.exact and result.score == 1.0
+
+
+def test_unrelated_question_gets_no_intent(matcher: Matcher) -> None:
+    result = matcher.match("明日の東京の天気を知りたい")
+    assert result.intent is None
+    assert result.score < 0.3
+
+
+def test_out_of_scope_intent_answers_like_no_match(matcher: Matcher) -> None:
+    result = matcher.match("ゴミの出し方がわからない")
+    assert result.ranking[0].intent == "garbage"
+    assert result.intent is None
+
+
+def test_rank_is_sorted_and_bounded(matcher: Matcher) -> None:
+    ranking = matcher.rank("更新の手数料はいつから", top=3)
+    assert len(ranking) == 3
+    assert [c.score for c in ranking] == sorted((c.score for c in ranking), reverse=True)
+    assert all(0.0 <= c.score <= 1.0 for c in ranking)
+    assert len(matcher.rank("更新", top=99)) == len(INTENTS)
+
+
+def test_close_scores_are_ambiguous(analyzer: Analyzer) -> None:
+    twins = (Intent("a", ("更新の手続き",)), Intent("b", ("更新の手続き方法",)))
+    result = Matcher(twins, analyzer, MatcherConfig(accept_threshold=0.1, clarify_margin=0.5)).match("更新の手続きについて")
+    assert result.ambiguous
+
+
+def test_answer_text_is_a_secondary_field(analyzer: Analyzer) -> None:
+    intents = (
+        Intent("a", ("申請について",), answer="窓口で印鑑登録の申請ができます"),
+        Intent("b", ("申請について教えて",), answer="転入届の提出方法"),
+    )
+    assert Matcher(intents, analyzer).rank("印鑑登録", top=1)[0].intent == "a"
+
+
+def test_bm25_normalised_scores() -> None:
+    index = BM25([["暗証", "番号"], ["更新", "手続き"], ["番号", "更新"]])
+    scores = index.scores(["暗証", "番号"])
+    assert scores.argmax() == 0
+    assert 0.0 < scores[0] <= 1.0
+    assert index.scores(["未知語"]).max() == 0.0
+    # An unknown word in the query lowers every score: it is information no document holds.
+    assert index.scores(["暗証", "番号", "未知語"])[0] < scores[0]
+
+
+def test_ngrams_of_short_text() -> None:
+    assert ngrams("a", (2, 3)) == ["a"]
+    assert ngrams("", (2, 3)) == []
+
+
+def test_intents_file_errors_name_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "intents.yaml"
+    path.write_text("intents:\n  - name: a\n    examples: [x]\n  - name: b\n    examples: []\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"intents.yaml:4: intent 'b' needs a non-empty list 'examples'"):
+        load_intents(path)
+
+
+def test_intents_file_rejects_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "intents.yaml"
+    path.write_text("intents:\n  - {name: a, examples: [x]}\n  - {name: a, examples: [y]}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="defined twice"):
+        load_intents(path)
+
+
+def test_a_plain_faq_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "faq.yaml"
+    path.write_text("- name: q1\n  examples: [住民票の取り方]\n  answer: 窓口で請求できます\n", encoding="utf-8")
+    assert load_intents(path)[0].answer == "窓口で請求できます"
