@@ -18,8 +18,8 @@ from bot.normalize import basic_normalize
 from bot.replies import Message
 from bot.yamlfile import DataError, load, strip_lines, where
 
-LOCAL_FIELDS = ("counter", "hours", "reservation", "phone")
-_LOCAL_LABELS = {"counter": "窓口", "hours": "受付時間", "reservation": "予約", "phone": "電話"}
+LOCAL_FIELDS = ("counter", "hours", "reservation", "phone", "notes")
+_LOCAL_LABELS = {"counter": "窓口", "hours": "受付時間", "reservation": "予約", "phone": "電話", "notes": "ご注意"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Municipality:
                 continue
             if key == "phone":
                 value = "、".join(f"{p['label']} {p['number']}" if isinstance(p, dict) else str(p) for p in value)
+            elif isinstance(value, list):
+                value = " ".join(str(v) for v in value)
             lines.append(f"・{_LOCAL_LABELS.get(key, key)}:{value}")
         return lines
 
@@ -78,9 +80,13 @@ class Knowledge:
     def local_note(self, wanted: Iterable[str], municipality: Municipality | None) -> str:
         if municipality is None:
             return self.message("check_local")
+        wanted = tuple(wanted)
         lines = municipality.local_lines(wanted)
         if not lines:
             return self.message("local_unknown", name=municipality.name)
+        missing = [_LOCAL_LABELS[k] for k in wanted if k != "notes" and not municipality.fields.get(k)]
+        if missing:
+            lines.append(self.message("local_partly_unknown", name=municipality.name, fields="・".join(missing)))
         return "\n".join([self.message("local_heading", name=municipality.name), *lines])
 
     def topic(self, intent: str) -> str:
@@ -88,7 +94,7 @@ class Knowledge:
 
 
 REQUIRED_MESSAGES = (
-    "fallback", "fallback_topics", "clarify", "check_local", "local_heading", "local_unknown",
+    "fallback", "fallback_topics", "clarify", "check_local", "local_heading", "local_unknown", "local_partly_unknown",
     "topics", "menu", "contact_hint",
 )
 
