@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from bot import line
 from bot.engine import Bot, InputError, TurnEvent
 from bot.metrics import Metrics
 from bot.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
@@ -58,7 +59,7 @@ class AppState:
 
         bot = Bot(settings, on_turn=on_turn)
         state = cls(settings, bot, turns, metrics, RateLimiter(settings.rate_limit_per_minute))
-        state.line_router = _line_router(state)
+        state.line_router = line.make_router(state)
         return state
 
     def close(self) -> None:
@@ -110,11 +111,3 @@ class AppState:
             raise InputError("unknown_type", "不明な種類のメッセージです。(type must be hello or message)")
         except InputError as exc:
             return {"type": "error", "id": frame_id, "error": {"code": exc.code, "message": str(exc)}}
-
-
-def _line_router(state: AppState) -> Any:
-    try:
-        from bot import line
-    except ImportError:
-        return None
-    return line.make_router(state)
