@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
 
 
 class BM25:
@@ -33,26 +32,30 @@ class BM25:
         for term, col in vocab.items():
             self._idf[col] = math.log(1.0 + (n - df[term] + 0.5) / (df[term] + 0.5))
         self._unknown_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        rows, cols, vals = [], [], []
+        # Postings per term: the documents holding it and their BM25 weights. Summing a
+        # query's postings with bincount is much cheaper than slicing a sparse matrix.
+        postings: dict[str, tuple[list[int], list[float]]] = {}
         for row, doc in enumerate(docs):
             norm = k1 * (1.0 - b + b * lengths[row] / avgdl)
             for term, tf in Counter(doc).items():
-                col = vocab[term]
+                rows, weights = postings.setdefault(term, ([], []))
                 rows.append(row)
-                cols.append(col)
-                vals.append(self._idf[col] * tf * (k1 + 1.0) / (tf + norm))
-        self._matrix = sparse.csc_matrix(
-            (vals, (rows, cols)), shape=(self.n_docs, max(len(vocab), 1)), dtype=np.float64
-        )
+                weights.append(self._idf[vocab[term]] * tf * (k1 + 1.0) / (tf + norm))
+        self._postings = {
+            term: (np.array(rows, dtype=np.intp), np.array(weights, dtype=np.float64))
+            for term, (rows, weights) in postings.items()
+        }
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """Normalised scores of every document for the query, in [0, ~1]."""
         terms = set(query)
         if not terms or self.n_docs == 0:
             return np.zeros(self.n_docs)
-        cols = [self._vocab[t] for t in terms if t in self._vocab]
-        total = sum(self._idf[c] for c in cols) + self._unknown_idf * (len(terms) - len(cols))
-        if not cols or total <= 0:
+        known = [t for t in terms if t in self._postings]
+        total = sum(self._idf[self._vocab[t]] for t in known) + self._unknown_idf * (len(terms) - len(known))
+        if not known or total <= 0:
             return np.zeros(self.n_docs)
-        raw = self._matrix[:, cols].sum(axis=1)
-        return np.minimum(np.asarray(raw).ravel() / total, 1.0)
+        rows = np.concatenate([self._postings[t][0] for t in known])
+        weights = np.concatenate([self._postings[t][1] for t in known])
+        raw = np.bincount(rows, weights=weights, minlength=self.n_docs)
+        return np.minimum(raw / total, 1.0)
