@@ -6,6 +6,7 @@ Channels (HTTP, WebSocket, LINE) only translate I/O around `Bot.reply`.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -35,8 +36,11 @@ class InputError(ValueError):
         self.code = code
 
 
+_SESSION_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,%d}" % SESSION_ID_MAX)
+
+
 def valid_session_id(session_id: str) -> bool:
-    return 0 < len(session_id) <= SESSION_ID_MAX and all(c.isalnum() or c in "-_:." for c in session_id)
+    return _SESSION_ID.fullmatch(session_id) is not None
 
 
 @dataclass(frozen=True)

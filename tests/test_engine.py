@@ -1,0 +1,103 @@
+"""One turn through the real engine (SudachiPy, the real intents and knowledge)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Bot, InputError
+from bot.sessions import MemoryStore
+from bot.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def bot() -> Bot:
+    return Bot(Settings.from_env(), store=MemoryStore(), today=lambda: date(2026, 1, 15))
+
+
+def test_answer_names_its_topic_and_offers_next_steps(bot: Bot) -> None:
+    turn = bot.reply("暗証番号をわすれちゃったんだけど")
+    assert turn.intent == "forgot_pin"
+    assert "再設定" in turn.messages[0].text
+    assert turn.messages[0].quick_replies
+
+
+def test_municipality_selects_local_details(bot: Bot) -> None:
+    zama = bot.reply("窓口は何時まであいてますか", municipality="zama")
+    assert zama.intent == "office_hours"
+    assert "座間市" in zama.messages[-1].text and "17時15分" in zama.messages[-1].text
+    by_name = bot.reply("窓口は何時まであいてますか", municipality="品川区")
+    assert "品川区" in by_name.messages[-1].text
+
+
+def test_without_municipality_the_answer_says_to_check_locally(bot: Bot) -> None:
+    turn = bot.reply("窓口の受付時間を教えて")
+    assert "お住まいの市区町村" in turn.messages[-1].text
+
+
+def test_out_of_domain_is_null_with_contact_route(bot: Bot) -> None:
+    turn = bot.reply("今日の天気はどうですか")
+    assert turn.intent is None
+    assert "お答えできません" in turn.messages[0].text
+    assert any("問い合わせ" in r for m in turn.messages for r in m.quick_replies)
+
+
+def test_help_offers_a_menu(bot: Bot) -> None:
+    turn = bot.reply("何ができるの?")
+    assert turn.intent == "help"
+    assert len(turn.messages[0].quick_replies) >= 6
+
+
+def test_every_menu_button_lands_on_its_topic(bot: Bot) -> None:
+    kb = bot.core.knowledge
+    for intent, label in kb.messages["topics"].items():
+        turn = bot.reply(label)
+        assert turn.intent == intent, label
+
+
+def test_every_quick_reply_of_every_answer_is_understood(bot: Bot) -> None:
+    for answer in bot.core.knowledge.answers.values():
+        for reply in answer.quick_replies:
+            assert bot.reply(reply).intent is not None, (answer.intent, reply)
+
+
+def test_pin_is_masked_and_the_user_warned(bot: Bot) -> None:
+    turn = bot.reply("暗証番号は1234です。忘れたらどうなる?")
+    assert "入力しないでください" in turn.messages[0].text
+    state = bot.store.load(turn.session_id)
+    assert "1234" not in repr(state)
+
+
+def test_welcome_greets_with_topics(bot: Bot) -> None:
+    turn = bot.welcome()
+    assert turn.intent == "greeting"
+    assert len(turn.messages[0].quick_replies) == len(bot.core.knowledge.messages["menu"])
+
+
+@pytest.mark.parametrize("text", ["", "   \n", 5, None, "x" * 5000])
+def test_bad_text_is_an_input_error(bot: Bot, text: object) -> None:
+    with pytest.raises(InputError):
+        bot.reply(text)
+
+
+@pytest.mark.parametrize("session_id", ["", "a b", "../etc", "x" * 129, 7, "日本語"])
+def test_bad_session_id_is_an_input_error(bot: Bot, session_id: object) -> None:
+    with pytest.raises(InputError):
+        bot.reply("こんにちは", session_id=session_id)
+
+
+def test_knowledge_error_names_the_file(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.yamlfile import DataError
+
+    settings = Settings.from_env()
+    copy = tmp_path / "knowledge"
+    shutil.copytree(settings.knowledge_dir, copy)
+    (copy / "answers" / "fee.yaml").write_text("intent: fee\ntext: 無料です\nsources: [nowhere]\n", encoding="utf-8")
+    from dataclasses import replace
+
+    with pytest.raises(DataError, match=r"fee.yaml:1: answer 'fee' cites unknown source 'nowhere'"):
+        Bot(replace(settings, knowledge_dir=copy), store=MemoryStore())
