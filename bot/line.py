@@ -6,7 +6,7 @@ exactly as a web turn does, a follow event gets `Bot.welcome`, and the Turn beco
 LINE message objects (at most 5 bubbles of at most 5,000 characters, the quick replies
 as LINE quick-reply items on the last bubble).
 
-Decisions (see the README's LINE section):
+Decisions:
 - A conversation is keyed by the LINE user: `line:{userId}`. In a group or a room it is
   `line:{groupId|roomId}:{userId}`, so each member has their own dialogue there and a
   1:1 chat with the same person stays separate.
@@ -279,8 +279,8 @@ def conversation_tag(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
-def _log(event: str, **fields: Any) -> None:
-    log.info(json.dumps({"event": event, **fields}, ensure_ascii=False))
+def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
+    log.log(level, json.dumps({"event": event, **fields}, ensure_ascii=False))
 
 
 # --- outgoing calls ---------------------------------------------------------
@@ -320,7 +320,7 @@ class LineApi:
             return "stale"
         if response.status_code in TRANSIENT and not still_fresh():
             return "stale"
-        _log("line_call_failed", path=REPLY_PATH, status=response.status_code, reason=_error_message(response))
+        _log("line_call_failed", logging.WARNING, path=REPLY_PATH, status=response.status_code, reason=_error_message(response))
         return "failed"
 
     async def push(self, to: str, messages: list[dict[str, Any]]) -> bool:
@@ -332,7 +332,7 @@ class LineApi:
         # 409: an earlier try with this retry key was accepted already.
         if response.is_success or response.status_code == 409:
             return True
-        _log("line_call_failed", path=PUSH_PATH, status=response.status_code, reason=_error_message(response))
+        _log("line_call_failed", logging.WARNING, path=PUSH_PATH, status=response.status_code, reason=_error_message(response))
         return False
 
     async def _post(
@@ -390,7 +390,7 @@ class LineChannel:
             key = session_key(event.get("source"))
             if key is None:
                 continue
-            # Taken now, in arrival order: asyncio locks are fair, so turns keep their order.
+            # Tasks start in creation order and asyncio locks are fair: a conversation's turns keep their order.
             self._waiting[key] = self._waiting.get(key, 0) + 1
             lock = self._locks.setdefault(key, asyncio.Lock())
             task = asyncio.create_task(self._run(event, key, lock, received))
@@ -416,7 +416,7 @@ class LineChannel:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others
-            _log("line_event_error", conversation=conversation_tag(key), error=type(exc).__name__)
+            _log("line_event_error", logging.ERROR, conversation=conversation_tag(key), error=type(exc).__name__)
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:
@@ -465,7 +465,7 @@ class LineChannel:
             # Too long, empty: the same Japanese message the web gets with its 4xx.
             return (Message(str(exc)),)
         except Exception as exc:  # noqa: BLE001 - the user still deserves an answer
-            _log("line_turn_error", conversation=tag, error=type(exc).__name__)
+            _log("line_turn_error", logging.ERROR, conversation=tag, error=type(exc).__name__)
             return (Message(FAILED_JA),)
         return turn.messages
 
@@ -481,14 +481,14 @@ class LineChannel:
         if isinstance(token, str) and token and still_fresh():
             outcome = await self._api.reply(token, body, still_fresh)
             if outcome != "stale":
-                _log("line_reply", conversation=tag, outcome=outcome)
+                _log("line_reply", logging.INFO if outcome == "sent" else logging.WARNING, conversation=tag, outcome=outcome)
                 return
         to = push_target(event.get("source"))
         if to is None:
-            _log("line_push_impossible", conversation=tag)
+            _log("line_push_impossible", logging.WARNING, conversation=tag)
             return
         sent = await self._api.push(to, body)
-        _log("line_push", conversation=tag, outcome="sent" if sent else "failed")
+        _log("line_push", logging.INFO if sent else logging.WARNING, conversation=tag, outcome="sent" if sent else "failed")
 
 
 def _action(event: dict[str, Any]) -> str | None:
