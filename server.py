@@ -10,7 +10,7 @@ import time
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
@@ -112,21 +112,26 @@ class ChatResponse(BaseModel):
     result: dict[str, Any] | None
 
 
+# Wide enough for anyone who holds a card; far dates (0001-01-01, 9999-12-31) would
+# overflow the rules' date arithmetic and answer 500 instead of naming the field.
+RuleDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+
+
 class ExpiryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    birth_date: date
-    issued_on: date
-    card_issued_on: date | None = None
-    card_applied_on: date | None = None
-    previous_expires_on: date | None = None
-    residence_expires_on: date | None = None
+    birth_date: RuleDate
+    issued_on: RuleDate
+    card_issued_on: RuleDate | None = None
+    card_applied_on: RuleDate | None = None
+    previous_expires_on: RuleDate | None = None
+    residence_expires_on: RuleDate | None = None
     adult_ward: StrictBool = False
 
 
 class WindowRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expires_on: date
-    today: date | None = None
+    expires_on: RuleDate
+    today: RuleDate | None = None
 
 
 class FeeRequest(BaseModel):
