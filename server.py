@@ -60,7 +60,9 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
 @app.exception_handler(StarletteHTTPException)
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     messages = {404: "ページが見つかりません。(not found)", 405: "この方法では利用できません。(method not allowed)"}
-    return error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, str(exc.detail)))
+    response = error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, str(exc.detail)))
+    response.headers.update(exc.headers or {})  # a 405 must say which methods are allowed (Allow)
+    return response
 
 
 @app.exception_handler(InputError)
