@@ -82,7 +82,11 @@ async def guard(request: Request, call_next: Any) -> Response:
     route = state.route_label(request.url.path)
     length = request.headers.get("content-length")
     wait = state.allow(request.client.host if request.client else "?") if route.startswith("/api/") else None
-    if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+    if length is None:
+        too_large = not await _read_body_within(request, settings.max_body_bytes)
+    else:
+        too_large = not length.isdigit() or int(length) > settings.max_body_bytes
+    if too_large:
         response: Response = error(
             413, "too_large", f"リクエストが大きすぎます。{settings.max_body_bytes}バイト以内にしてください。(body too large)"
         )
@@ -92,6 +96,20 @@ async def guard(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
     state.observe(route, response.status_code, time.perf_counter() - started)
     return response
+
+
+async def _read_body_within(request: Request, limit: int) -> bool:
+    """Read a body sent without Content-Length (chunked), stopping once it is over `limit`.
+
+    Without this a chunked request would bypass MAX_BODY_BYTES and be read whole.
+    """
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return False
+    request._body = bytes(body)  # what Request.body() caches; call_next hands it to the route
+    return True
 
 
 class ChatRequest(BaseModel):
