@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,6 +59,12 @@ window.WebSocket = class {
 TEXT_OF = """el => { const c = (el.querySelector('.mnc-bubble') || el).cloneNode(true);
   c.querySelectorAll('.mnc-sr').forEach(n => n.remove()); return c.textContent; }"""
 SHADOW = "document.getElementById('mnc-chat').shadowRoot"
+LATEST_TURN_ONLY = f"""() => {{
+    const rows = [...{SHADOW}.querySelectorAll('.mnc-log .mnc-msg')];
+    const lastUser = rows.map(r => r.classList.contains('mnc-user')).lastIndexOf(true);
+    return rows.every((r, i) => i > lastUser || !r.querySelector('.mnc-quick'));
+}}"""
+DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +113,17 @@ class Chat:
     def stored(self) -> dict[str, Any]:
         return json.loads(self.page.evaluate(f"sessionStorage.getItem('{STORAGE_KEY}')") or "{}")
 
+    def frames(self, kind: str) -> list[dict[str, Any]]:
+        return [f for f in self.received if f.get("type") == kind]
+
     def replies(self) -> list[dict[str, Any]]:
-        return [f for f in self.received if f.get("type") == "reply"]
+        return self.frames("reply")
+
+    def wait_for(self, condition: Callable[[], bool], seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, "condition not met in time"
+            self.page.wait_for_timeout(50)
 
     def http_replies(self) -> list[dict[str, Any]]:
         return [r.json() for r in self.responses if r.ok]
@@ -161,8 +178,8 @@ def test_ask_see_the_answer_and_tap_a_quick_reply(server: Any, new_chat: Callabl
     assert chat.text(page.locator(USER).first) == choice
     expect(page.locator(BOT)).not_to_have_count(1)
     assert [f for f in chat.sent if f["type"] == "message"][-1]["text"] == choice
-    assert page.locator(".mnc-quick").count() <= 1
-    assert page.locator(".mnc-log .mnc-msg").last.locator(QUICK).count() == page.locator(QUICK).count()
+    # Only the bot's latest turn keeps buttons: none before the last user message.
+    assert page.evaluate(LATEST_TURN_ONLY)
 
     answer = chat.ask("電子証明書の有効期限は何年ですか")
     reply = chat.replies()[-1]
@@ -243,23 +260,26 @@ def test_markup_in_messages_is_text_and_urls_dates_amounts_are_nodes(
     # widget uses when it has no socket) is built from text nodes, links and <strong>s.
     bot_text = (
         '<img src=x onerror="window.__xss=3"> 期限は2027年7月15日(令和9年7月15日)、手数料は1,000円です。'
+        "令和4年3月31日以前の申請は別です。"
         "詳しくは https://www.example.jp/a?b=1&c=2 をご覧ください。javascript:alert(1) 電話 046-252-8011"
     )
     chat2 = new_chat("", init_script=NO_WEBSOCKET)
     chat2.page.route("**/api/chat", lambda route: route.fulfill(json={
         "session_id": "s-rendering", "intent": None, "confidence": 0.0, "result": None,
-        "messages": [{"text": bot_text, "quick_replies": ["<b>太字</b>"]}],
+        "messages": [{"text": bot_text, "quick_replies": ["<b>太字</b>"]},
+                     {"text": "二つ目の吹き出し", "quick_replies": ["もう一つ"]}],
     }))
     chat2.page.goto(server.url + "/")
     chat2.open()
     chat2.ask("表示のテスト")
     page2 = chat2.page
-    last = page2.locator(BOT).last
+    last = page2.locator(BOT).nth(-2)
     assert chat2.text(last) == bot_text
+    assert chat2.text(page2.locator(BOT).last) == "二つ目の吹き出し"
     assert page2.evaluate("window.__xss") is None
     assert page2.evaluate(f"{SHADOW}.querySelectorAll('img, script, b').length") == 0
     strong = last.locator("strong").all_inner_texts()
-    assert strong == ["2027年7月15日", "(令和9年7月15日)", "1,000円"]
+    assert strong == ["2027年7月15日", "(令和9年7月15日)", "1,000円", "令和4年3月31日"]
     links = last.locator("a")
     assert links.count() == 2
     web = links.first
@@ -267,7 +287,8 @@ def test_markup_in_messages_is_text_and_urls_dates_amounts_are_nodes(
     assert web.get_attribute("target") == "_blank"
     assert web.get_attribute("rel") == "noopener noreferrer"
     assert links.nth(1).get_attribute("href") == "tel:0462528011"
-    expect(page2.locator(QUICK)).to_have_text(["<b>太字</b>"])
+    # Each message of the latest turn keeps its own buttons.
+    expect(page2.locator(QUICK)).to_have_text(["<b>太字</b>", "もう一つ"])
 
 
 def test_reload_keeps_the_conversation_and_new_conversation_starts_fresh(
@@ -280,13 +301,16 @@ def test_reload_keeps_the_conversation_and_new_conversation_starts_fresh(
     session = chat.stored()["sessionId"]
     before = page.locator(".mnc-log .mnc-msg").evaluate_all(f"els => els.map({TEXT_OF})")
 
+    welcomes = len(chat.frames("welcome"))
     page.reload()
     expect(page.locator(PANEL)).to_be_visible()  # it was open, so it opens again
     expect(page.locator(".mnc-log .mnc-msg")).to_have_count(len(before))
     assert page.locator(".mnc-log .mnc-msg").evaluate_all(f"els => els.map({TEXT_OF})") == before
-    hello = next(f for f in chat.sent[::-1] if f["type"] == "hello")
-    assert hello["session_id"] == session
+    chat.wait_for(lambda: len(chat.frames("welcome")) > welcomes)
+    assert [f for f in chat.sent if f["type"] == "hello"][-1]["session_id"] == session
+    assert chat.frames("welcome")[-1]["session_id"] == session
     # The welcome on resume does not repeat the greeting.
+    page.wait_for_timeout(100)
     expect(page.locator(".mnc-typing")).to_be_hidden()
     expect(page.locator(".mnc-log .mnc-msg")).to_have_count(len(before))
     chat.ask("手数料はかかりますか")
@@ -330,12 +354,7 @@ def test_server_restart_is_survived_with_the_same_session(server: Any, new_chat:
     expect(page.locator(BOT)).not_to_have_count(answer_seen, timeout=20_000)
     assert chat.stored()["sessionId"] == session
     assert {r["session_id"] for r in chat.replies() + chat.http_replies()} == {session}
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        welcomes = [f for f in chat.received if f["type"] == "welcome"]
-        if chat.sockets > sockets and welcomes and welcomes[-1]["session_id"] == session:
-            break
-        page.wait_for_timeout(100)
+    chat.wait_for(lambda: chat.sockets > sockets and chat.frames("welcome")[-1]["session_id"] == session, 20)
     hellos = [f for f in chat.sent if f["type"] == "hello"]
     assert chat.sockets > sockets and hellos[-1]["session_id"] == session
     assert [f for f in chat.received if f["type"] == "welcome"][-1]["session_id"] == session
@@ -344,26 +363,65 @@ def test_server_restart_is_survived_with_the_same_session(server: Any, new_chat:
 
 
 
-@pytest.mark.parametrize("block", ["no WebSocket", "WebSocket fails to open", "upgrade refused"])
-def test_falls_back_to_http_when_websockets_are_blocked(
-    server: Any, new_chat: Callable[..., Chat], block: str
+def test_falls_back_to_http_when_websockets_are_blocked(server: Any, new_chat: Callable[..., Chat]) -> None:
+    ways = {
+        "no WebSocket": NO_WEBSOCKET,
+        "WebSocket fails to open": FAILING_WEBSOCKET,
+        "upgrade accepted, then hung up before the welcome": None,
+    }
+    for way, init in ways.items():
+        chat = new_chat("", init_script=init)
+        page = chat.page
+        if init is None:
+            page.route_web_socket("**/ws", lambda ws: ws.close(code=1011))
+        page.goto(server.url + "/")
+        chat.open()  # the greeting comes from GET /api/welcome
+        answer = chat.ask("電子証明書の有効期限は何年ですか")
+        reply = chat.http_replies()[-1]
+        assert answer == reply["messages"][0]["text"], way
+        assert reply["session_id"] == chat.stored()["sessionId"], way
+        assert [f for f in chat.sent if f["type"] == "message"] == [], way
+        chat.ask("更新の手続きを教えてください")
+        assert chat.http_replies()[-1]["session_id"] == reply["session_id"], way
+        expect(page.locator(ERROR)).to_have_count(0)
+
+
+@pytest.fixture
+def other_site(server: Any) -> Iterator[str]:
+    """A municipal page on another origin (its own port), embedding the bot with one tag."""
+    body = EMBED_PAGE.replace('src="/widget.js"', f'src="{server.url}/widget.js"').encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{site.server_address[1]}/kurashi/mynumber.html"
+    site.shutdown()
+    site.server_close()
+
+
+def test_embeds_on_another_sites_page_with_one_tag(
+    server: Any, other_site: str, new_chat: Callable[..., Chat]
 ) -> None:
-    init = {"no WebSocket": NO_WEBSOCKET, "WebSocket fails to open": FAILING_WEBSOCKET}.get(block)
-    chat = new_chat("", init_script=init)
+    chat = new_chat(other_site)
     page = chat.page
-    if block == "upgrade refused":
-        # A proxy that accepts the upgrade and hangs up at once, before the welcome.
-        page.route_web_socket("**/ws", lambda ws: ws.close(code=1011))
-    page.goto(server.url + "/")
-    chat.open()  # the greeting comes from GET /api/welcome
+    chat.open()
+    expect(page.locator(".mnc-title")).to_have_text("テスト用の案内")
     answer = chat.ask("電子証明書の有効期限は何年ですか")
-    reply = chat.http_replies()[-1]
-    assert answer == reply["messages"][0]["text"]
-    assert reply["session_id"] == chat.stored()["sessionId"]
-    assert [f for f in chat.sent if f["type"] == "message"] == []
-    chat.ask("更新の手続きを教えてください")
-    assert chat.http_replies()[-1]["session_id"] == reply["session_id"]
-    expect(page.locator(ERROR)).to_have_count(0)
+    assert answer == chat.replies()[-1]["messages"][0]["text"]
+    # Everything the widget needs comes from the bot's address, not the page's.
+    assert page.evaluate(f"{SHADOW}.querySelector('link').href") == server.url + "/widget.css"
+    assert [f for f in chat.sent if f["type"] == "hello"][0]["municipality"] == "zama"
 
 
 def test_errors_show_a_japanese_message_and_retry(server: Any, new_chat: Callable[..., Chat]) -> None:
@@ -460,31 +518,34 @@ def test_keyboard_only_accessibility_and_contrast(server: Any, new_chat: Callabl
     expect(page.locator(LAUNCHER)).to_have_attribute("aria-expanded", "false")
 
 
-@pytest.mark.parametrize("name,width,height", [("phone", 390, 844), ("desktop", 1280, 800)])
-def test_layout_fits_phone_and_desktop(
-    server: Any, new_chat: Callable[..., Chat], name: str, width: int, height: int
-) -> None:
+def test_layout_fits_phone_and_desktop(server: Any, new_chat: Callable[..., Chat]) -> None:
     OUT.mkdir(exist_ok=True)
-    chat = new_chat(server.url + "/", width=width, height=height)
-    page = chat.page
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    page.screenshot(path=str(OUT / f"widget-{name}-closed.png"))
-    chat.open()
-    chat.ask("電子証明書の有効期限はいつまでですか? https://www.example.jp/very/long/path/that/should/wrap/instead/of/overflowing")
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(OUT / f"widget-{name}-open.png"))
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    box = page.locator(PANEL).bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
-    scroller = page.locator(".mnc-scroll")
-    assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
-    if width < 640:
-        assert box["width"] == width and box["height"] == height  # full screen on a phone
-    else:
-        assert box["width"] < width / 2
-    # Enlarged text (browser font size 200%) still fits without horizontal scrolling.
-    page.evaluate("document.documentElement.style.fontSize = '200%'")
-    page.wait_for_timeout(100)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
-    page.screenshot(path=str(OUT / f"widget-{name}-200pct.png"))
+    for name, width, height in [("phone", 390, 844), ("desktop", 1280, 800)]:
+        chat = new_chat(server.url + "/", width=width, height=height)
+        page = chat.page
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        page.screenshot(path=str(OUT / f"widget-{name}-closed.png"))
+        chat.open()
+        chat.ask("https://www.example.jp/a/very/long/address/that/has/to/wrap/instead/of/overflowing/the/panel")
+        answer = chat.ask("有効期限が2027年7月15日なら、いつから更新できますか")
+        page.wait_for_timeout(300)  # the typing dots fade
+        page.screenshot(path=str(OUT / f"widget-{name}-open.png"))
+        # Every full date the bot writes is emphasised.
+        bubble = page.locator(BOT).nth(-len(chat.replies()[-1]["messages"]))
+        emphasised = [t for t in bubble.locator("strong").all_inner_texts() if DATE.fullmatch(t)]
+        assert sorted(emphasised) == sorted(DATE.findall(answer)), name
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        box = page.locator(PANEL).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, name
+        scroller = page.locator(".mnc-scroll")
+        assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth"), name
+        if width < 640:
+            assert box["width"] == width and box["height"] == height  # full screen on a phone
+        else:
+            assert box["width"] < width / 2
+        # Text enlarged to 200% still reflows without horizontal scrolling.
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        page.wait_for_timeout(100)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth"), name
+        page.screenshot(path=str(OUT / f"widget-{name}-200pct.png"))

@@ -655,7 +655,8 @@
     state.items.push(item);
     if (state.items.length > MAX_STORED_ITEMS) state.items.splice(0, state.items.length - MAX_STORED_ITEMS);
     saveState();
-    removeQuickReplies();
+    // Quick replies belong to the bot's latest turn (all its messages); anything else ends it.
+    if (item.role !== "bot") removeQuickReplies();
     var node = renderItem(item, true);
     logEl.appendChild(node);
     if (!keepScroll) scrollToEnd();
@@ -677,12 +678,14 @@
 
   function renderAll() {
     while (logEl.firstChild) logEl.removeChild(logEl.firstChild);
+    var turnStart = state.items.length;
+    while (turnStart > 0 && state.items[turnStart - 1].role === "bot") turnStart -= 1;
     state.items.forEach(function (item, i) {
-      logEl.appendChild(renderItem(item, i === state.items.length - 1));
+      logEl.appendChild(renderItem(item, i >= turnStart));
     });
   }
 
-  function renderItem(item, isLast) {
+  function renderItem(item, inLatestTurn) {
     var bubble = el("div", { class: "mnc-bubble" });
     var row = el("div", { class: "mnc-msg mnc-" + item.role, "data-id": item.id }, [
       el("span", { class: "mnc-sr" }, [item.role === "user" ? MSG.you + ": " : MSG.bot + ": "]),
@@ -701,7 +704,7 @@
       retryBtn.addEventListener("click", function () { retry(item); });
       row.appendChild(retryBtn);
     }
-    if (item.role === "bot" && isLast && item.quick_replies && item.quick_replies.length) {
+    if (item.role === "bot" && inLatestTurn && item.quick_replies && item.quick_replies.length) {
       row.appendChild(renderQuickReplies(item.quick_replies));
     }
     return row;
@@ -729,7 +732,7 @@
   // Dates, amounts, URLs and phone numbers made easy to read or use, built as DOM nodes.
   var RICH = new RegExp([
     "(https?:\\/\\/[A-Za-z0-9\\-._~:/?#\\[\\]@!$&*+,;=%]+)",
-    "((?:\\d{4}年)?\\d{1,2}月\\d{1,2}日(?:[(（][^()（）\\n]{1,20}[)）])?)",
+    "((?:\\d{4}年|(?:令和|平成|昭和)(?:\\d{1,2}|元)年)?\\d{1,2}月\\d{1,2}日(?:[(（][^()（）\\n]{1,20}[)）])?)",
     "((?:\\d{1,3}(?:,\\d{3})+|\\d+)円|無料)",
     "(0\\d{1,4}-\\d{1,4}-\\d{3,4})",
   ].join("|"), "g");
