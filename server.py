@@ -206,13 +206,18 @@ async def websocket(ws: WebSocket) -> None:
     client = ws.client.host if ws.client else "?"
     try:
         while True:
-            raw = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                # A binary frame (receive_text() would raise KeyError and drop the socket
+                # without a close frame): close this socket only, as "unsupported data".
+                await ws.close(code=1003)
+                return
             await ws.send_text(json.dumps(state.ws_frame(raw, client), ensure_ascii=False))
     except WebSocketDisconnect:
         return
-    except RuntimeError:
-        # A binary frame or a frame after close: nothing to answer, and nothing else is affected.
-        await ws.close(code=1003)
 
 
 if state.line_router is not None:
