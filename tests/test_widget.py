@@ -541,6 +541,13 @@ def test_layout_fits_phone_and_desktop(server: Any, new_chat: Callable[..., Chat
         assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth"), name
         if width < 640:
             assert box["width"] == width and box["height"] == height  # full screen on a phone
+            # ...so Tab stays inside it instead of going to the hidden page.
+            page.locator(".mnc-send").focus()
+            page.keyboard.press("Tab")
+            assert "mnc-new" in chat.focused_class()
+            page.keyboard.press("Shift+Tab")
+            assert "mnc-send" in chat.focused_class()
+            expect(page.locator(PANEL)).to_have_attribute("aria-modal", "true")
         else:
             assert box["width"] < width / 2
         # Text enlarged to 200% still reflows without horizontal scrolling.

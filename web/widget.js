@@ -87,6 +87,7 @@
   var inflight = null; // {item, via: "ws" | "http", timer}
   var ws = null; // the current socket, or null
   var wsWelcomed = false; // hello answered on the current socket
+  var helloSessionId = null; // the session the current socket's hello asked for
   var wsEverWelcomed = false;
   var wsFailures = 0; // sockets in a row that closed before their welcome
   var wsBlocked = !("WebSocket" in window) || typeof window.WebSocket !== "function";
@@ -171,6 +172,8 @@
     if (e.key === "Escape" && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       closePanel();
+    } else if (e.key === "Tab" && fullScreen()) {
+      keepFocusInPanel(e);
     }
   });
   form.addEventListener("submit", function (e) {
@@ -228,6 +231,7 @@
   function openPanel(opts) {
     opts = opts || {};
     panel.hidden = false;
+    panel.setAttribute("aria-modal", fullScreen() ? "true" : "false");
     launcher.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     state.open = true;
@@ -235,6 +239,31 @@
     start();
     scrollToEnd();
     if (opts.focus !== false) input.focus();
+  }
+
+  // On a phone the panel covers the page, so Tab must not wander to what is hidden behind it.
+  var narrow = window.matchMedia ? window.matchMedia("(max-width: 40rem)") : null;
+
+  function fullScreen() {
+    return !!narrow && narrow.matches;
+  }
+
+  function keepFocusInPanel(e) {
+    var focusable = Array.prototype.filter.call(
+      panel.querySelectorAll("button, textarea, [tabindex='0']"),
+      function (n) { return !n.disabled && n.offsetParent !== null; }
+    );
+    if (!focusable.length) return;
+    var first = focusable[0];
+    var last = focusable[focusable.length - 1];
+    var active = shadow.activeElement;
+    if (e.shiftKey && active === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && active === last) {
+      e.preventDefault();
+      first.focus();
+    }
   }
 
   function closePanel() {
@@ -448,6 +477,7 @@
     }, HELLO_TIMEOUT_MS);
     sock.onopen = function () {
       if (ws !== sock) return;
+      helloSessionId = state.sessionId;
       sock.send(JSON.stringify({
         type: "hello", session_id: state.sessionId, municipality: state.municipality,
       }));
@@ -490,7 +520,10 @@
     wsFailures = 0;
     reconnectAttempt = 0;
     hideStatus();
-    if (typeof frame.session_id === "string") state.sessionId = frame.session_id;
+    // Message frames name their session, so if an HTTP answer started one while this hello
+    // was on its way, that session stays ours rather than the fresh one the hello got.
+    var startedMeanwhile = helloSessionId === null && state.sessionId;
+    if (typeof frame.session_id === "string" && !startedMeanwhile) state.sessionId = frame.session_id;
     if (!hasConversation()) {
       greetingPending = false;
       removeWelcomeErrors();
