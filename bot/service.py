@@ -24,6 +24,17 @@ from bot.storage import TurnLog
 
 log = logging.getLogger("bot")
 
+
+def _setup_logging(level: str) -> None:
+    """One JSON object per line on stderr for the bot's own events; never message text."""
+    if log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter('{"time": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", "data": %(message)s}'))
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+
 KNOWN_ROUTES = ("/api/chat", "/api/welcome", "/api/rules/expiry", "/api/rules/renewal-window",
                 "/api/rules/fee", "/webhook/line", "/healthz", "/metrics", "/ws")
 
@@ -39,6 +50,7 @@ class AppState:
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
+        _setup_logging(settings.log_level)
         turns = TurnLog(settings.db_path)
         metrics = Metrics()
 

@@ -68,6 +68,7 @@ class Settings:
     line_channel_access_token: str | None
     line_api_base: str
     timezone: str
+    log_level: str
     fixed_today: date | None  # BOT_TODAY: pin the bot's today, for demos and reproducible tests
 
     @classmethod
@@ -96,5 +97,6 @@ class Settings:
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
             timezone="Asia/Tokyo",
+            log_level=(_str("LOG_LEVEL", "INFO") or "INFO").upper(),
             fixed_today=_date("BOT_TODAY"),
         )
