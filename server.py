@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot import rules
 from bot.service import AppState
 from bot.engine import InputError
+from bot.line import WEBHOOK_MAX_BODY_BYTES
 from bot.settings import Settings
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -81,14 +83,15 @@ async def guard(request: Request, call_next: Any) -> Response:
     started = time.perf_counter()
     route = state.route_label(request.url.path)
     length = request.headers.get("content-length")
+    limit = WEBHOOK_MAX_BODY_BYTES if route == "/webhook/line" else settings.max_body_bytes
     wait = state.allow(request.client.host if request.client else "?") if route.startswith("/api/") else None
     if length is None:
-        too_large = not await _read_body_within(request, settings.max_body_bytes)
+        too_large = not await _read_body_within(request, limit)
     else:
-        too_large = not length.isdigit() or int(length) > settings.max_body_bytes
+        too_large = not length.isdigit() or int(length) > limit
     if too_large:
         response: Response = error(
-            413, "too_large", f"リクエストが大きすぎます。{settings.max_body_bytes}バイト以内にしてください。(body too large)"
+            413, "too_large", f"リクエストが大きすぎます。{limit}バイト以内にしてください。(body too large)"
         )
     elif wait is not None:
         response = state.rate_limited_response(wait)
@@ -110,6 +113,16 @@ async def _read_body_within(request: Request, limit: int) -> bool:
             return False
     request._body = bytes(body)  # what Request.body() caches; call_next hands it to the route
     return True
+
+
+# The widget is embedded on municipal sites of other origins; it sends no cookies.
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=list(settings.cors_allow_origins),
+    allow_methods=["GET", "POST"],
+    allow_headers=["Content-Type"],
+    max_age=600,
+)
 
 
 class ChatRequest(BaseModel):

@@ -50,6 +50,9 @@ from bot.settings import ConfigError
 
 log = logging.getLogger("bot.line")
 
+# LINE may batch several events of up to 5,000 characters each into one webhook.
+WEBHOOK_MAX_BODY_BYTES = 1_048_576
+
 # LINE's documented limits (Messaging API reference: reply message, text message, quick reply).
 MAX_MESSAGES = 5
 MAX_TEXT_CHARS = 5000
@@ -554,7 +557,7 @@ def make_router(state: Any) -> APIRouter:
             return _error(503, "line_not_configured",
                           "LINE_CHANNEL_ACCESS_TOKEN is not set, so the bot cannot answer on LINE. "
                           "(LINE連携が設定されていません)")
-        body = await _read_body(request, settings.max_body_bytes)
+        body = await _read_body(request, WEBHOOK_MAX_BODY_BYTES)
         if body is None:
             return _error(413, "too_large", "リクエストが大きすぎます。(body too large)")
         if not signature_ok(secret, body, request.headers.get("x-line-signature")):

@@ -69,6 +69,7 @@ class Settings:
     line_api_base: str
     timezone: str
     log_level: str
+    cors_allow_origins: tuple[str, ...]
     fixed_today: date | None  # BOT_TODAY: pin the bot's today, for demos and reproducible tests
 
     @classmethod
@@ -97,6 +98,7 @@ class Settings:
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
             timezone="Asia/Tokyo",
+            cors_allow_origins=tuple(o.strip() for o in (_str("CORS_ALLOW_ORIGINS", "*") or "*").split(",") if o.strip()),
             log_level=(_str("LOG_LEVEL", "INFO") or "INFO").upper(),
             fixed_today=_date("BOT_TODAY"),
         )
