@@ -125,7 +125,7 @@ FORMS: dict[str, Form] = {
     "calc_expiry": Form(
         "calc_expiry",
         (
-            Slot("birth_date", "ask_birth_date"),
+            Slot("birth_date", "ask_birth_date", dont_know="dont_know_birth_date"),
             Slot("issued_on", "ask_issued_on", dont_know="dont_know_issued_on",
                  variant=(_card_known_first, "ask_issued_on_card_known", "same_as_card_choices")),
             Slot("card_issued_on", "ask_card_issued_on", "card_issued_choices",
@@ -166,13 +166,13 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "card_issued_choices": (), "same_as_card_choices": (), "dont_know_choices": (), "residence_choices": (),
     "fee_reason_choices": (), "fee_free_choices": (), "fee_reason_words": (),
     "offer_expiry": (), "offer_window": (),
-    "dont_know_issued_on": (), "dont_know_expires_on": (),
+    "dont_know_birth_date": (), "dont_know_issued_on": (), "dont_know_expires_on": (),
     "received": ("values",), "corrected": ("slot", "value"), "assumed_year": ("value",),
     "need_birth_year": (), "birth_in_future": ("today",), "no_such_day": ("month", "day"),
     "reprompt_date_error": ("reason",), "reprompt_no_date": (), "reprompt_choice": (),
     "cancelled": (), "restarted": (), "resume": (), "give_up": (), "rule_error": ("reason",),
     "result_expiry": ("birth", "issued", "card_line", "user", "signature", "card", "opens"),
-    "card_same_line": (), "card_line": ("card",), "signature_until": ("date",), "no_signature": (),
+    "card_same_line": (), "card_assumed_line": (), "card_line": ("card",), "signature_until": ("date",), "no_signature": (),
     "rules_heading": (), "card_assumed": (), "previous_unknown": (), "residence_unknown": (),
     "result_window": ("expires", "opens"), "window_rule": (), "window_rule_month_end": ("expires", "day"),
     "status_not_yet": ("today", "opens", "expires"), "status_open": ("today", "opens", "expires"),
@@ -257,7 +257,7 @@ _DELIMS = re.compile(r"[、。,.!?;\n]")
 
 _CARD_TOO = re.compile(
     r"カードと(?:一緒|いっしょ|同時|同じ)|カードを(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時)"
-    r"|カードの(?:交付|発行|受け?取り)と(?:一緒|同時)|初めて|はじめて|新規"
+    r"|カードの(?:交付|発行|受け?取り)と(?:一緒|同時)"
 )
 _SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
 _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
@@ -432,7 +432,7 @@ def read_dates(form: Form, state: State, text: str, today: date, kb: Knowledge) 
     for (span, parsed), target in zip(unlabelled, targets):
         _put(reading, state, target, span, parsed, today, kb)
     if not found:
-        _read_day(form, state, text, reading)
+        _read_day(form, state, text, reading, kb)
     return reading
 
 
@@ -461,13 +461,13 @@ def _put(reading: Reading, state: State, slot: str, span: str, parsed: ParsedDat
         reading.notes[slot] = note
 
 
-def _read_day(form: Form, state: State, text: str, reading: Reading) -> None:
+def _read_day(form: Form, state: State, text: str, reading: Reading, kb: Knowledge) -> None:
     """A day alone: the missing day of a year and month ("10日"), or a correction ("誕生日は11日でした")."""
     norm = _nfkc(text)
     partial = state.get("partial")
     bare = _BARE_DAY.match(norm)
     if partial and bare:
-        _put_day(reading, partial["slot"], partial["year"], partial["month"], int(bare.group(1)))
+        _put_day(reading, partial["slot"], partial["year"], partial["month"], int(bare.group(1)), kb)
         return
     match = _DAY_ONLY.search(norm)
     if not match:
@@ -479,18 +479,18 @@ def _read_day(form: Form, state: State, text: str, reading: Reading) -> None:
     if slot is None or slot.startswith("other:"):
         return
     if partial and slot == partial["slot"]:
-        _put_day(reading, slot, partial["year"], partial["month"], int(match.group(1)))
+        _put_day(reading, slot, partial["year"], partial["month"], int(match.group(1)), kb)
     elif slot in state["slots"]:
         old = date.fromisoformat(state["slots"][slot])
-        _put_day(reading, slot, old.year, old.month, int(match.group(1)))
+        _put_day(reading, slot, old.year, old.month, int(match.group(1)), kb)
         reading.labelled.add(slot)
 
 
-def _put_day(reading: Reading, slot: str, year: int, month: int, day: int) -> None:
+def _put_day(reading: Reading, slot: str, year: int, month: int, day: int, kb: Knowledge) -> None:
     try:
         reading.values[slot] = date(year, month, day).isoformat()
     except ValueError:
-        reading.errors.append((slot, f"{month}月{day}日はありません。"))
+        reading.errors.append((slot, kb.message("no_such_day", month=month, day=day)))
 
 
 def read_choices(form: Form, state: State, text: str, kb: Knowledge) -> Reading:
@@ -807,8 +807,12 @@ def _advance(form: Form, state: State, reading: Reading, turn: UserTurn, today: 
                         _confidence(turn.match, form.intent))
         finished, result = _finish(form, slots, facts, today, kb)
     except rules.RuleInputError as exc:
-        # The rules name the field, which is one of our slots: ask for it again.
+        # The rules name a field of the pair that cannot be; when the user has just typed
+        # the other one of the pair, that fresh date is the likelier slip, so ask for it again.
+        given = [name for name in reading.values if name in DATE_SLOTS]
         field_name = exc.field if exc.field in slots else "issued_on"
+        if field_name not in given and len(given) == 1:
+            field_name = given[0]
         slots.pop(field_name, None)
         if field_name == "issued_on" and facts.get("card_same"):
             slots.pop("card_issued_on", None)
@@ -916,7 +920,8 @@ def finish_expiry(slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowl
     text = kb.message(
         "result_expiry",
         birth=format_date(birth), issued=format_date(issued),
-        card_line=kb.message("card_same_line") if same_card else kb.message("card_line", card=format_date(card_issued)),
+        card_line=kb.message("card_assumed_line" if facts.get("card_assumed") else "card_same_line") if same_card
+        else kb.message("card_line", card=format_date(card_issued)),
         user=format_date(user), card=format_date(result["card_expires_on"]), opens=format_date(result["renewal_opens_on"]),
         signature=kb.message("signature_until", date=format_date(signature)) if signature else kb.message("no_signature"),
     )
