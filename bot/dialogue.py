@@ -16,17 +16,19 @@ from __future__ import annotations
 import copy
 import re
 import string
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot import rules
-from bot.dates import DateParseError, ParsedDate, find_dates, format_date
+from bot import results, rules
+from bot.dates import format_date
 from bot.knowledge import Knowledge, Municipality
 from bot.matcher import MatchResult
 from bot.replies import Message
+from bot.slots import DATE_SLOTS, Asking, Reading, card_differs, is_question, normal
+from bot.slots import MESSAGE_FIELDS as READING_MESSAGES
+from bot.slots import read as read_slots
 
 STATE_VERSION = 2
 MAX_FAILURES = 3  # answers in a row the bot could not read before it gives the general rule instead
@@ -95,6 +97,20 @@ class Form:
     def slot_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.slots)
 
+    def asking(self, state: Mapping[str, Any]) -> Asking:
+        """What this form wants from the next message, for bot.slots to read."""
+
+        def open_dates(taken: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
+            merged, known = {**state["slots"], **taken}, {**state["facts"], **facts}
+            names = [s.name for s in self.slots if s.name in DATE_SLOTS and s.name not in merged and s.needed(merged, known)]
+            if state.get("asked") in names:
+                names.remove(state["asked"])
+                names.insert(0, state["asked"])
+            return names
+
+        return Asking(self.intent, self.slot_names, state.get("asked"), state["slots"], state["facts"],
+                      state.get("partial"), open_dates)
+
 
 def _renewed(slots: Mapping[str, Any], facts: Facts) -> bool:
     """The 6th-birthday rule can apply only to a renewal, so only then is the old expiry asked."""
@@ -116,11 +132,6 @@ def _said_no(fact: str) -> Needed:
     return lambda slots, facts: bool(facts.get(fact))
 
 
-def _card_differs(slots: Mapping[str, Any], facts: Facts) -> bool:
-    # A renewal is never on the card's own issue day, so do not ask whether it was.
-    return bool(facts.get("card_differs") or facts.get("renewed"))
-
-
 FORMS: dict[str, Form] = {
     "calc_expiry": Form(
         "calc_expiry",
@@ -129,7 +140,7 @@ FORMS: dict[str, Form] = {
             Slot("issued_on", "ask_issued_on", dont_know="dont_know_issued_on",
                  variant=(_card_known_first, "ask_issued_on_card_known", "same_as_card_choices")),
             Slot("card_issued_on", "ask_card_issued_on", "card_issued_choices",
-                 variant=(_card_differs, "ask_card_date", "dont_know_choices")),
+                 variant=(card_differs, "ask_card_date", "dont_know_choices")),
             Slot("previous_expires_on", "ask_previous_expires_on", "dont_know_choices", needed=_renewed),
             Slot("residence_expires_on", "ask_residence", "residence_choices", needed=_foreign),
         ),
@@ -146,11 +157,6 @@ FORMS: dict[str, Form] = {
         "finish_fee", "fee", "ask_fee_reason",
     ),
 }
-DATE_SLOTS = frozenset(
-    {"birth_date", "issued_on", "card_issued_on", "previous_expires_on", "residence_expires_on", "expires_on"}
-)
-# Dates in the past by nature: a missing year means the latest such day up to today.
-PAST_SLOTS = ("issued_on", "card_issued_on", "previous_expires_on")
 SLOT_LABELS = {  # how the bot names a slot when it repeats or corrects a value
     "birth_date": "生年月日", "issued_on": "電子証明書の発行日", "card_issued_on": "カードの交付日",
     "previous_expires_on": "前の証明書の有効期限", "residence_expires_on": "在留期間の満了日",
@@ -167,17 +173,11 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "fee_reason_choices": (), "fee_free_choices": (), "fee_reason_words": (),
     "offer_expiry": (), "offer_window": (),
     "dont_know_birth_date": (), "dont_know_issued_on": (), "dont_know_expires_on": (),
-    "received": ("values",), "corrected": ("slot", "value"), "assumed_year": ("value",),
-    "need_birth_year": (), "birth_in_future": ("today",), "no_such_day": ("month", "day"),
+    "received": ("values",), "corrected": ("slot", "value"),
     "reprompt_date_error": ("reason",), "reprompt_no_date": (), "reprompt_choice": (),
     "cancelled": (), "restarted": (), "resume": (), "give_up": (), "rule_error": ("reason",),
-    "result_expiry": ("birth", "issued", "card_line", "user", "signature", "card", "opens"),
-    "card_same_line": (), "card_assumed_line": (), "card_line": ("card",), "signature_until": ("date",), "no_signature": (),
-    "rules_heading": (), "card_assumed": (), "previous_unknown": (), "residence_unknown": (),
-    "result_window": ("expires", "opens"), "window_rule": (), "window_rule_month_end": ("expires", "day"),
-    "status_not_yet": ("today", "opens", "expires"), "status_open": ("today", "opens", "expires"),
-    "status_expired": ("today", "opens", "expires"),
-    "result_fee": ("certificate", "card", "total"), "result_fee_certificate_only": ("certificate",),
+    **READING_MESSAGES,
+    **results.MESSAGE_FIELDS,
 }
 REQUIRED_MESSAGES = tuple(MESSAGE_FIELDS)
 
@@ -203,7 +203,7 @@ def check_forms(knowledge: Knowledge, intent_names: Iterable[str]) -> None:
     for form in FORMS.values():
         if form.intent not in names:
             raise ValueError(f"dialogue form {form.intent!r} has no intent in the intents file")
-        if form.finish not in FINISHERS:
+        if form.finish not in results.FINISHERS:
             raise ValueError(f"dialogue form {form.intent!r}: unknown finisher {form.finish!r}")
         if form.general not in knowledge.answers:
             raise ValueError(f"dialogue form {form.intent!r}: no knowledge answer {form.general!r}")
@@ -227,322 +227,8 @@ def check_forms(knowledge: Knowledge, intent_names: Iterable[str]) -> None:
             raise ValueError(f"{messages_file}: fee_reason_words has unknown reason {reason!r}")
 
 
-# --- reading slot values out of a message -------------------------------------------------------
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-# The words around a date that say which slot it fills. One alternation, tried left
-# to right, so a longer phrase ("在留期間の満了日", "前の証明書の期限") wins over the
-# generic word inside it ("満了", "期限").
-_LABELS = re.compile("|".join((
-    r"(?P<residence_expires_on>在留(?:期間|期限|カード)?の?(?:満了日?|有効期限|期限|有効期間)?|ざいりゅう|ビザ|滞在(?:期間|期限)?)",
-    r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の|今までの|これまでの)(?:電子)?(?:証明書の?)?"
-    r"(?:有効)?(?:期限|満了日?|有効期間))",
-    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生)",
-    r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
-    r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
-    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もらっ|貰っ|手続|登録|入れ|いれ|申請|こうしん|はっこう)",
-)))
-_CARD = re.compile(r"カード|かーど")
-_CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
-_TOGETHER = re.compile(r"一緒|いっしょ|同時|どうじ")
-_RENEWED = re.compile(r"更新|こうしん")
-# A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
-_ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|月日|期限|満了日?|期間)\s*$")
-_DELIMS = re.compile(r"[、。,.!?;\n]")
-
-_CARD_TOO = re.compile(
-    r"カードと(?:一緒|いっしょ|同時|同じ)|カードを(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時)"
-    r"|カードの(?:交付|発行|受け?取り)と(?:一緒|同時)"
-)
-_SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
-_YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
-_NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
-# Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
-_DONT_KNOW = re.compile(
-    r"(?:(?:わから|分から|わかん)(?:ない|ん)|わかりません|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
-    r"|知らない|しらない|知りません|(?:忘れ|わすれ)(?:た|ました|ちゃった|てしまった|てしまいました))"
-    r"(?:です|でした|んです|のです|な|ね|よ)?[。!.\s]*$"
-)
-_FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
-_NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
-_QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
-_CORRECTION = re.compile(r"やっぱり|やはり|間違|まちが|訂正|修正|ではなく|じゃなく|でした|だった")
-_RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
-_NUMERAL = r"(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})"
-_NO_YEAR = re.compile(rf"^\s*(?:{_NUMERAL}\s*(?:月|がつ)\s*(?:{_NUMERAL}\s*(?:日|にち)|末日?)|[0-9]{{1,2}}/[0-9]{{1,2}})\s*$")
-_DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
-_BARE_DAY = re.compile(r"^\s*([0-9]{1,2})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
-
-
-@dataclass
-class Reading:
-    values: dict[str, Any] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
-    errors: list[tuple[str | None, str]] = field(default_factory=list)  # (slot, why)
-    notes: dict[str, str] = field(default_factory=dict)  # slot -> how the bot read a date it had to interpret
-    labelled: set[str] = field(default_factory=set)  # slots named by the words around their value
-    other: dict[str, str] = field(default_factory=dict)  # dates labelled for another form's slot
-    partial: dict[str, Any] | None = None
-    dont_know: bool = False
-
-    @property
-    def found(self) -> bool:
-        return bool(self.values or self.facts or self.errors or self.partial)
-
-
-def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
-    """(slot, card_too, renewed) for the label in a clause: the first one after a date, the last before it.
-
-    Whether an issue word is about the card or the certificates is read from `around`,
-    both clauses of the date ("カードは2019年4月1日に受け取りました").
-    """
-    matches = list(_LABELS.finditer(clause))
-    if not matches:
-        return None
-    match = matches[0] if after else matches[-1]
-    slot = match.lastgroup or ""
-    if slot == "birth_date" and match.group(0) == "生" and not after:
-        return None
-    card_too = renewed = False
-    if slot == "issued_on":
-        renewed = bool(_RENEWED.fullmatch(match.group(0)))
-        if _CARD.search(around):
-            if _CERTIFICATE.search(around) or _TOGETHER.search(around):
-                card_too = True
-            else:
-                slot = "card_issued_on"
-    return slot, card_too, renewed
-
-
-def _label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool, bool] | None]:
-    """The label of each date span, read from the clause before and after it.
-
-    A label right before a date ("生年月日は…") is the strongest; otherwise the words
-    after it ("…生まれ", "…に発行した"), unless those words are the next date's label
-    ("…で、発行日は…"); otherwise any label word before it.
-    """
-    labels: list[tuple[str, bool, bool] | None] = []
-    for i, (start, end) in enumerate(spans):
-        prev_end = spans[i - 1][1] if i else 0
-        next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
-        before = _DELIMS.split(_nfkc(text[prev_end:start]))[-1]
-        parts = _DELIMS.split(_nfkc(text[end:next_start]), maxsplit=1)
-        after = parts[0]
-        after_is_next_label = len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
-        around = before + after
-        b, a = _classify(before, False, around), _classify(after.lstrip(), True, around)
-        if b and _ENDS_AS_LABEL.search(before):
-            labels.append(b)
-        elif a and not after_is_next_label:
-            labels.append(a)
-        else:
-            labels.append(b)
-    return labels
-
-
-def _is_question(text: str) -> bool:
-    return bool(_QUESTION.search(_nfkc(text)))
-
-
-def _target(form: Form, state: State, label: str | None) -> str | None:
-    """The slot of `form` that a labelled date fills; None for an unlabelled date."""
-    if label is None:
-        return None
-    if label in form.slot_names:
-        return label
-    if label == "expires_on" and state.get("asked") in ("previous_expires_on", "residence_expires_on"):
-        return str(state["asked"])
-    return "other:" + label
-
-
-def _open_slots(form: Form, state: State, taken: Mapping[str, Any], facts: Facts) -> list[str]:
-    merged = {**state["slots"], **taken}
-    names = [s.name for s in form.slots
-             if s.name in DATE_SLOTS and s.name not in merged and s.needed(merged, {**state["facts"], **facts})]
-    asked = state.get("asked")
-    if asked in names:
-        names.remove(asked)
-        names.insert(0, asked)
-    return names
-
-
-def _year_month(span: str, today: date) -> tuple[int, int] | None:
-    """The year and month of a date written without its day ("平成2年5月", "2021/4")."""
-    sep = re.search(r"[./\-]", _nfkc(span))
-    for candidate in (f"{span}1日", f"{span}{sep.group(0)}1" if sep else None):
-        if candidate is None:
-            continue
-        found = find_dates(candidate, today)
-        if len(found) == 1 and isinstance(found[0][2], ParsedDate):
-            value = found[0][2].value
-            return value.year, value.month
-    return None
-
-
-def _past_without_year(parsed: date, existing: str | None, today: date) -> date:
-    """A month and day for a date in the past: the year of the value it corrects, else the latest such day."""
-    if existing:
-        year = date.fromisoformat(existing).year
-    else:
-        year = today.year if (parsed.month, parsed.day) <= (today.month, today.day) else today.year - 1
-    return date(year, parsed.month, parsed.day)
-
-
-def read_dates(form: Form, state: State, text: str, today: date, kb: Knowledge) -> Reading:
-    reading = Reading()
-    found = find_dates(text, today)
-    labels = _label_spans(text, [(s, e) for s, e, _ in found])
-    question = _is_question(text) or text.rstrip().endswith(("?", "?"))
-    unlabelled: list[tuple[str, ParsedDate]] = []
-    for (start, end, parsed), label in zip(found, labels):
-        span = text[start:end]
-        target = _target(form, state, label[0] if label else None)
-        if label is not None and target is not None and not target.startswith("other:"):
-            reading.labelled.add(target)
-            if label[1] and target == "issued_on":
-                reading.facts["card_same"] = True
-            if label[2] and target == "issued_on":
-                reading.facts["renewed"] = True
-        if isinstance(parsed, DateParseError):
-            slot = target if target and not target.startswith("other:") else _first(_open_slots(form, state, {}, {}))
-            ym = _year_month(span, today)
-            if ym is not None and slot is not None:
-                reading.partial = {"slot": slot, "year": ym[0], "month": ym[1]}
-            else:
-                reading.errors.append((slot, parsed.reason))
-            continue
-        if target is not None and target.startswith("other:"):
-            reading.other[target.removeprefix("other:")] = parsed.value.isoformat()
-            continue
-        if target is None:
-            if _RELATIVE_DAY.search(span) and question:
-                continue  # "今日の天気は?" is not a date answer
-            unlabelled.append((span, parsed))
-            continue
-        _put(reading, state, target, span, parsed, today, kb)
-    targets = _open_slots(form, state, reading.values, reading.facts)
-    if len(unlabelled) > 1 and "birth_date" in targets:
-        # Two dates and no words: the birth date is the earlier one.
-        unlabelled.sort(key=lambda item: item[1].value)
-    for (span, parsed), target in zip(unlabelled, targets):
-        _put(reading, state, target, span, parsed, today, kb)
-    if not found:
-        _read_day(form, state, text, reading, kb)
-    return reading
-
-
-def _first(names: list[str]) -> str | None:
-    return names[0] if names else None
-
-
-def _put(reading: Reading, state: State, slot: str, span: str, parsed: ParsedDate, today: date, kb: Knowledge) -> None:
-    value, note = parsed.value, parsed.understood_as
-    if _NO_YEAR.match(_nfkc(span)):
-        if slot == "birth_date":
-            reading.errors.append((slot, kb.message("need_birth_year")))
-            return
-        if slot in PAST_SLOTS:
-            try:
-                value = _past_without_year(value, state["slots"].get(slot), today)
-            except ValueError:
-                reading.errors.append((slot, kb.message("no_such_day", month=value.month, day=value.day)))
-                return
-            note = kb.message("assumed_year", value=format_date(value))
-    if slot == "birth_date" and value > today:
-        reading.errors.append((slot, kb.message("birth_in_future", today=format_date(today, era=False))))
-        return
-    reading.values[slot] = value.isoformat()
-    if note:
-        reading.notes[slot] = note
-
-
-def _read_day(form: Form, state: State, text: str, reading: Reading, kb: Knowledge) -> None:
-    """A day alone: the missing day of a year and month ("10日"), or a correction ("誕生日は11日でした")."""
-    norm = _nfkc(text)
-    partial = state.get("partial")
-    bare = _BARE_DAY.match(norm)
-    if partial and bare:
-        _put_day(reading, partial["slot"], partial["year"], partial["month"], int(bare.group(1)), kb)
-        return
-    match = _DAY_ONLY.search(norm)
-    if not match:
-        return
-    label = _label_spans(norm, [(match.start(), match.end())])[0]
-    slot = _target(form, state, label[0] if label else None)
-    if slot is None and partial:
-        slot = partial["slot"]
-    if slot is None or slot.startswith("other:"):
-        return
-    if partial and slot == partial["slot"]:
-        _put_day(reading, slot, partial["year"], partial["month"], int(match.group(1)), kb)
-    elif slot in state["slots"]:
-        old = date.fromisoformat(state["slots"][slot])
-        _put_day(reading, slot, old.year, old.month, int(match.group(1)), kb)
-        reading.labelled.add(slot)
-
-
-def _put_day(reading: Reading, slot: str, year: int, month: int, day: int, kb: Knowledge) -> None:
-    try:
-        reading.values[slot] = date(year, month, day).isoformat()
-    except ValueError:
-        reading.errors.append((slot, kb.message("no_such_day", month=month, day=day)))
-
-
-def read_choices(form: Form, state: State, text: str, kb: Knowledge) -> Reading:
-    """The answers that are not dates: same day, don't know, yes/no, the fee situation, a foreign resident."""
-    reading = Reading()
-    norm = _nfkc(text)
-    asked, facts = state.get("asked"), state["facts"]
-    reading.dont_know = bool(_DONT_KNOW.search(norm))
-    if form.intent == "fee":
-        for reason, words in kb.messages["fee_reason_words"].items():
-            if any(_nfkc(w) in norm for w in words):
-                reading.values["reason"] = reason
-                break
-        if asked == "reason" and "reason" not in reading.values and not facts.get("not_lost"):
-            if _YES.search(norm):
-                reading.values["reason"] = "card_reissue_own_fault"
-            elif _NO.search(norm):
-                reading.facts["not_lost"] = True
-    if form.intent == "calc_expiry":
-        if _FOREIGN.search(norm) and not facts.get("foreign"):
-            reading.facts["foreign"] = True
-        if _CARD_TOO.search(norm) and "card_issued_on" not in state["slots"]:
-            reading.facts["card_same"] = True
-        if asked == "card_issued_on" and not _card_differs(state["slots"], facts):
-            if reading.dont_know:
-                reading.facts.update(card_same=True, card_assumed=True)
-            elif _SAME.search(norm) or _YES.search(norm):
-                reading.facts["card_same"] = True
-            elif _NO.search(norm):
-                reading.facts["card_differs"] = True
-        elif asked == "card_issued_on" and reading.dont_know:
-            reading.facts.update(card_same=True, card_assumed=True)
-        elif asked == "issued_on" and "card_issued_on" in state["slots"] and (_SAME.search(norm) or _YES.search(norm)):
-            reading.values["issued_on"] = state["slots"]["card_issued_on"]
-        elif asked == "previous_expires_on" and reading.dont_know:
-            reading.facts["previous_unknown"] = True
-        elif asked == "residence_expires_on":
-            if reading.dont_know:
-                reading.facts["residence_unknown"] = True
-            elif _NO_STAY_LIMIT.search(norm):
-                reading.facts["no_stay_limit"] = True
-    return reading
-
-
-def read(form: Form, state: State, text: str, today: date, kb: Knowledge) -> Reading:
-    reading = read_dates(form, state, text, today, kb) if form.intent != "fee" else Reading()
-    choices = read_choices(form, state, text, kb)
-    for key, value in choices.values.items():
-        reading.values.setdefault(key, value)
-    reading.facts.update(choices.facts)
-    reading.dont_know = choices.dont_know
-    return reading
+def _read(form: Form, state: Mapping[str, Any], text: str, today: date, kb: Knowledge) -> Reading:
+    return read_slots(form.asking(state), text, today, kb)
 
 
 def _derive(slots: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -563,11 +249,13 @@ def _takes_answer(form: Form, match: MatchResult, text: str, reading: Reading) -
         return True
     if match.exact:
         return False
-    return match.ambiguous or not _is_question(text)
+    return match.ambiguous or not is_question(text)
 
 
 # --- the turn policy --------------------------------------------------------------------------------
 
+# Words that make a message right after a result a correction of it.
+_CORRECTION = re.compile(r"やっぱり|やはり|間違|まちが|訂正|修正|ではなく|じゃなく|でした|だった")
 _CANCEL = re.compile(
     r"^(?:やっぱり|やはり|もう)?[、,\s]*(?:やめ(?:る|ます|て|た|たい)?|止め(?:る|ます|て)?|キャンセル(?:する|します|して)?"
     r"|最初から(?:やり直し(?:たい|て|ます)?)?|中止(?:する|します|して)?|取り消し|取消|リセット)"
@@ -577,7 +265,7 @@ _CANCEL = re.compile(
 
 def _cancel_rest(text: str, match: MatchResult) -> str | None:
     """None when the message does not cancel; else what follows the cancel words ("" for a plain cancel)."""
-    norm = _nfkc(text).strip()
+    norm = normal(text).strip()
     found = _CANCEL.match(norm)
     if match.intent == "cancel" and not match.ambiguous:
         return norm[found.end():] if found else ""
@@ -617,6 +305,7 @@ def _cancel(state: State, turn: UserTurn, rest: str, today: date, kb: Knowledge,
             municipality: Municipality | None) -> Step:
     was = state["form"]
     state = _reset(state)
+    state["last"] = None  # "最初から" forgets the last result too: no correction can reopen it
     if rest and turn.match.intent not in (None, "cancel"):
         # "最初から。生年月日は…" or "やめて、手数料は?": end the dialogue, then take the rest as new.
         after = _fresh(state, turn, today, kb, municipality)
@@ -632,7 +321,7 @@ def _cancel(state: State, turn: UserTurn, rest: str, today: date, kb: Knowledge,
 def _in_form(form: Form, state: State, turn: UserTurn, today: date, kb: Knowledge,
              municipality: Municipality | None) -> Step:
     match = turn.match
-    reading = read(form, state, turn.text, today, kb)
+    reading = _read(form, state, turn.text, today, kb)
     if _takes_answer(form, match, turn.text, reading):
         return _advance(form, state, reading, turn, today, kb, municipality)
     if match.intent == "goodbye" and not match.ambiguous:
@@ -661,9 +350,9 @@ def _side_question(form: Form, state: State, turn: UserTurn, reading: Reading, t
         if candidate is None or candidate is form:
             continue
         side = {**new_state(), "form": candidate.intent}
-        found = read(candidate, side, turn.text, today, kb)
+        found = _read(candidate, side, turn.text, today, kb)
         if found.values and candidate.missing(found.values, found.facts) is None:
-            messages, result = _finish(candidate, found.values, found.facts, today, kb)
+            messages, result = results.FINISHERS[candidate.finish](found.values, found.facts, today, kb)
             state["soft"] = None
             return Step(state, messages, candidate.intent, _confidence(match, candidate.intent), result)
     if other is not None:
@@ -672,7 +361,7 @@ def _side_question(form: Form, state: State, turn: UserTurn, reading: Reading, t
     if match.intent is not None and not match.ambiguous:
         state["soft"] = None
         return _answer(state, turn, kb, municipality)
-    if match.intent is None and (_out_of_scope(match, kb) or _is_question(turn.text)):
+    if match.intent is None and (_out_of_scope(match, kb) or is_question(turn.text)):
         return _answer(state, turn, kb, municipality)
     return None
 
@@ -717,11 +406,11 @@ def _fresh(state: State, turn: UserTurn, today: date, kb: Knowledge, municipalit
     soft = FORMS.get(state.get("soft") or "")
     state.update(soft=None, asked=None)
     if soft is not None:
-        found = read(soft, {**state, "form": soft.intent, "asked": soft.slots[0].name}, turn.text, today, kb)
+        found = _read(soft, {**state, "form": soft.intent, "asked": soft.slots[0].name}, turn.text, today, kb)
         if _takes_answer(soft, match, turn.text, found):
             state.update(form=soft.intent, asked=soft.slots[0].name)
             return _advance(soft, state, found, turn, today, kb, municipality)
-    readings = {name: read(f, {**state, "form": name}, turn.text, today, kb) for name, f in FORMS.items()}
+    readings = {name: _read(f, {**state, "form": name}, turn.text, today, kb) for name, f in FORMS.items()}
     form = _form_to_start(match, turn.text, readings)
     if form is None:
         return _answer(state, turn, kb, municipality)
@@ -747,21 +436,21 @@ def _form_to_start(match: MatchResult, text: str, readings: Mapping[str, Reading
         return FORMS["calc_expiry"]  # "いつから更新できる? 生年月日は…、発行は…": the dates decide
     if form is FORMS["calc_expiry"] and not calc.values and "expires_on" in calc.other:
         return FORMS["renewal_window"]  # "期限は2027/7/15、いつまで使える?"
-    if form is None and "birth_date" in calc.labelled and (match.intent is None or not _is_question(text)):
+    if form is None and "birth_date" in calc.labelled and (match.intent is None or not is_question(text)):
         return FORMS["calc_expiry"]  # a birth date is only ever given for the computation
     return form
 
 
 def _reopen(state: State, turn: UserTurn, today: date, kb: Knowledge, municipality: Municipality | None) -> Step | None:
-    """A correction just after a result ("やっぱり発行日は…", "誕生日は11日でした") recomputes it."""
+    """A correction of a date just after a result ("やっぱり発行日は…", "誕生日は11日でした") recomputes it."""
     last = state.get("last")
-    if not last or not _CORRECTION.search(_nfkc(turn.text)):
+    if not last or not _CORRECTION.search(normal(turn.text)):
         return None
     form = FORMS[last["form"]]
     reopened = {**state, "form": form.intent, "slots": dict(last["slots"]), "facts": dict(last["facts"]),
                 "asked": None, "failures": 0, "partial": None, "soft": None}
-    found = read(form, reopened, turn.text, today, kb)
-    if not (found.labelled & set(last["slots"])) and not (form.intent == "fee" and found.values):
+    found = _read(form, reopened, turn.text, today, kb)
+    if not found.labelled & set(last["slots"]):
         return None
     return _advance(form, reopened, found, turn, today, kb, municipality)
 
@@ -801,11 +490,11 @@ def _advance(form: Form, state: State, reading: Reading, turn: UserTurn, today: 
         return Step(state, tuple(messages), form.intent, _confidence(turn.match, form.intent))
     try:
         if form.intent == "calc_expiry" and {"birth_date", "issued_on"} <= slots.keys():
-            _expiry(slots)  # an impossible pair is refused as soon as it is typed, not after more questions
+            results.expiry_of(slots)  # an impossible pair is refused as soon as it is typed, not after more questions
         if form.missing(slots, facts) is not None:
             return Step(state, tuple(messages) + _prompt(form, state, kb), form.intent,
                         _confidence(turn.match, form.intent))
-        finished, result = _finish(form, slots, facts, today, kb)
+        finished, result = results.FINISHERS[form.finish](slots, facts, today, kb)
     except rules.RuleInputError as exc:
         # The rules name a field of the pair that cannot be; when the user has just typed
         # the other one of the pair, that fresh date is the likelier slip, so ask for it again.
@@ -879,98 +568,3 @@ def _give_up(form: Form, state: State, turn: UserTurn, kb: Knowledge, municipali
     )
     return Step(_reset(state), tuple(messages), form.intent, _confidence(turn.match, form.intent), None, False,
                 gave_up=True)
-
-
-# --- finishing: the shared rules, said in words --------------------------------------------------
-
-Finished = tuple[tuple[Message, ...], dict[str, Any]]
-
-
-def _finish(form: Form, slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowledge) -> Finished:
-    return FINISHERS[form.finish](slots, facts, today, kb)
-
-
-def _day(slots: Mapping[str, Any], name: str) -> date | None:
-    value = slots.get(name)
-    return date.fromisoformat(value) if value else None
-
-
-def _status(kb: Knowledge, expires_on: date, today: date) -> str:
-    window = rules.renewal_window(expires_on, today)
-    return kb.message(f"status_{window['status']}", today=format_date(today, era=False),
-                      opens=format_date(window["opens_on"]), expires=format_date(expires_on))
-
-
-def _expiry(slots: Mapping[str, Any]) -> dict[str, Any]:
-    """rules.expiry on the slots known so far (the card's day defaults to the certificates')."""
-    birth, issued = _day(slots, "birth_date"), _day(slots, "issued_on")
-    assert birth is not None and issued is not None
-    return rules.expiry(
-        birth, issued, card_issued_on=_day(slots, "card_issued_on"),
-        previous_expires_on=_day(slots, "previous_expires_on"), residence_expires_on=_day(slots, "residence_expires_on"),
-    )
-
-
-def finish_expiry(slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowledge) -> Finished:
-    birth, issued, card_issued = _day(slots, "birth_date"), _day(slots, "issued_on"), _day(slots, "card_issued_on")
-    assert birth is not None and issued is not None
-    result = _expiry(slots)
-    user, signature = result["user_certificate_expires_on"], result["signature_certificate_expires_on"]
-    same_card = card_issued is None or card_issued == issued
-    text = kb.message(
-        "result_expiry",
-        birth=format_date(birth), issued=format_date(issued),
-        card_line=kb.message("card_assumed_line" if facts.get("card_assumed") else "card_same_line") if same_card
-        else kb.message("card_line", card=format_date(card_issued)),
-        user=format_date(user), card=format_date(result["card_expires_on"]), opens=format_date(result["renewal_opens_on"]),
-        signature=kb.message("signature_until", date=format_date(signature)) if signature else kb.message("no_signature"),
-    )
-    earliest = min(d for d in (user, signature) if d is not None)
-    lines = [text, _status(kb, earliest, today), kb.message("rules_heading"), *(f"・{n}" for n in result["notes"])]
-    for fact, key in (("card_assumed", "card_assumed"), ("previous_unknown", "previous_unknown"),
-                      ("residence_unknown", "residence_unknown")):
-        if facts.get(fact):
-            lines.append(kb.message(key))
-    replies = [kb.topic("renewal_procedure"), kb.topic("renewal_proxy")]
-    if signature is None:
-        replies.append(kb.topic("minors"))
-    if facts.get("foreign"):
-        replies.append(kb.topic("foreign_residents"))
-    return (Message("\n".join(lines), tuple(replies)),), rules.to_json(result)
-
-
-def finish_window(slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowledge) -> Finished:
-    expires_on = _day(slots, "expires_on")
-    assert expires_on is not None
-    window = rules.renewal_window(expires_on, today)
-    opens_on = window["opens_on"]
-    text = kb.message("result_window", expires=format_date(expires_on), opens=format_date(opens_on))
-    # The day before opening is "3 months before"; when it is not the expiry's day of the
-    # month, that month had no such day and the window opens on the 1st.
-    three_months_before = date.fromordinal(opens_on.toordinal() - 1)
-    if three_months_before.day != expires_on.day:
-        rule = kb.message("window_rule_month_end", expires=format_date(expires_on, era=False), day=expires_on.day)
-    else:
-        rule = kb.message("window_rule")
-    lines = [text, rule, _status(kb, expires_on, today)]
-    replies = (kb.topic("renewal_procedure"), kb.topic("renewal_proxy"))
-    return (Message("\n".join(lines), replies),), rules.to_json(window)
-
-
-def finish_fee(slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowledge) -> Finished:
-    result = rules.fee(slots["reason"])
-    card = result["card_fee_yen"]
-    if card is None:
-        text = kb.message("result_fee_certificate_only", certificate=rules.yen(result["certificate_fee_yen"]))
-    else:
-        text = kb.message("result_fee", certificate=rules.yen(result["certificate_fee_yen"]), card=rules.yen(card),
-                          total=rules.yen(result["total_yen"]))
-    lines = [text, *(f"・{n}" for n in result["notes"])]
-    return (Message("\n".join(lines), (kb.topic("renewal_procedure"), kb.topic("office_hours"))),), rules.to_json(result)
-
-
-FINISHERS: dict[str, Callable[[Mapping[str, Any], Facts, date, Knowledge], Finished]] = {
-    "finish_expiry": finish_expiry,
-    "finish_window": finish_window,
-    "finish_fee": finish_fee,
-}

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import dialogue, knowledge
+from bot import dialogue, knowledge, results, slots
 from bot.dates import find_dates
 from bot.engine import Bot, Core
 from bot.replies import Turn
@@ -135,7 +135,7 @@ def test_enough_transcripts() -> None:
 )
 def test_labels(text: str, labels: list[str | None]) -> None:
     spans = [(s, e) for s, e, _ in find_dates(text, date(2026, 1, 15))]
-    found = [label[0] if label else None for label in dialogue._label_spans(text, spans)]
+    found = [label[0] if label else None for label in slots.label_spans(text, spans)]
     assert found == labels
 
 
@@ -162,7 +162,7 @@ def test_start_up_rejects_choices_that_are_not_a_list(core: Core) -> None:
 
 
 def test_every_message_the_dialogue_says_is_declared() -> None:
-    source = Path(dialogue.__file__).read_text(encoding="utf-8")
+    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (dialogue, slots, results))
     used = set(re.findall(r'kb\.message\(\s*"([a-z_]+)"', source))
     assert used, "no message keys found: the pattern is out of date"
     declared = {*dialogue.MESSAGE_FIELDS, *knowledge.REQUIRED_MESSAGES}
