@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import dialogue, knowledge, results, slots
 from bot.dates import find_dates
@@ -176,3 +178,32 @@ def test_an_old_state_starts_over(core: Core) -> None:
     assert step.state["form"] is None and step.state["slots"] == {}
     assert step.state["municipality"] == "zama"
 
+
+
+# --- any sequence of messages keeps the state sound ------------------------------------------------
+
+MESSAGES = (
+    "有効期限を計算してほしい", "いつから更新できる?", "手数料は?", "平成2年5月10日", "令和5年3月1日に更新しました",
+    "カードと同じ日", "わからない", "はい", "いいえ", "やめる", "最初から。生年月日は1985年1月20日", "今日の天気は?",
+    "暗証番号を忘れた", "令和3年2月30日", "平成2年5月", "10日", "誕生日は11日でした", "やっぱり発行日は2021年4月1日",
+    "在留期間は2026年6月30日まで", "カードをなくした", "期限は2027/7/15", "えーと", "5月10日", "2030年1月1日",
+    "ありがとう", "以上です", "1989年1月1日", "外国籍です", "在留期間の定めはない(永住者など)",
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(MESSAGES), min_size=1, max_size=8))
+def test_any_conversation_keeps_the_state_sound(core: Core, said: list[str]) -> None:
+    bot = Bot(Settings.from_env(), core=core, store=MemoryStore(), today=lambda: date(2026, 1, 15))
+    names = {i.name for i in core.intents}
+    for text in said:
+        turn = bot.reply(text, "s")
+        state = bot.store.load("s")
+        assert state is not None and json.loads(json.dumps(state)) == state
+        assert state["form"] in (None, *dialogue.FORMS)
+        assert 0 <= state["failures"] < dialogue.MAX_FAILURES
+        assert turn.intent is None or turn.intent in names
+        assert turn.messages and all(m.text for m in turn.messages)
+        assert not BAD_DATE.search(texts(turn))
+        if turn.result is not None:
+            assert turn.intent in dialogue.FORMS
