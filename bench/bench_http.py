@@ -1,0 +1,309 @@
+"""HTTP speed of the real bot against the floor: a bare FastAPI app with the same request and response.
+
+Starts both as `uvicorn` subprocesses on 127.0.0.1 with the same settings (the bot with
+RATE_LIMIT_PER_MINUTE=0 and a temporary BOT_DB), then measures, for each:
+
+- throughput of POST /api/chat at 16 concurrent keep-alive connections for a fixed time
+  (rounds alternate between the two servers; the best round of each is reported);
+- one-request-at-a-time latency p50 / p99;
+- cold start: process start to the first successful /api/chat answer;
+- the server's resident memory (VmRSS of its process) after the run.
+
+The client is a small raw HTTP/1.1 client on asyncio, so that the client's own cost
+(httpx's is several times larger) does not hide the servers' difference.
+
+Targets: bot/bare throughput ≥ 0.7, p99 ≤ 3 ms, cold start ≤ 2 s, memory ≤ 300 MB.
+
+    .venv/bin/python bench/bench_http.py [--seconds 8] [--rounds 2] [--latency-requests 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+ROOT = Path(__file__).resolve().parent.parent
+CONCURRENCY = 16
+
+
+# --- the floor: same request and response shape, no bot -------------------------------------------
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: StrictStr = Field(max_length=100_000)
+    session_id: StrictStr | None = Field(default=None, max_length=1000)
+    municipality: StrictStr | None = Field(default=None, max_length=1000)
+
+
+class MessageOut(BaseModel):
+    text: str
+    quick_replies: list[str]
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    intent: str | None
+    confidence: float
+    messages: list[MessageOut]
+    result: dict[str, Any] | None
+
+
+bare_app = FastAPI()
+_CANNED = [{"text": "暗証番号を忘れた・ロックがかかった場合は、お住まいの市区町村の窓口で再設定できます。" * 3,
+            "quick_replies": ["窓口・受付時間", "手数料はいくら?"]}]
+
+
+@bare_app.post("/api/chat", response_model=ChatResponse)
+def bare_chat(body: ChatRequest) -> dict[str, Any]:
+    return {"session_id": body.session_id or "0123456789abcdef0123456789abcdef", "intent": "forgot_pin",
+            "confidence": 0.83, "messages": _CANNED, "result": None}
+
+
+# --- servers ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    def __init__(self, name: str, app: str, env: dict[str, str], app_dir: Path, log: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.log = log.open("wb")  # the bot logs each turn (a JSON line on stderr); keep it off the table
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.cold_start_s = self._wait_for_first_answer()
+
+    def _wait_for_first_answer(self, timeout: float = 60.0) -> float:
+        body = json.dumps({"text": "暗証番号を忘れました"}, ensure_ascii=False).encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} exited with {self.proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                    sock.sendall(request_bytes(body))
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.01)
+        raise SystemExit(f"{self.name} gave no answer in {timeout} s")
+
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """RssFile (mapped files: SudachiPy's dictionary, shared between processes) + RssAnon = VmRSS."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+# --- a raw keep-alive HTTP/1.1 client -----------------------------------------------------------------
+
+
+def request_bytes(body: bytes) -> bytes:
+    head = (f"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+class Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def post(self, raw: bytes) -> tuple[int, bytes]:
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def bodies(n: int = 500, seed: int = 7) -> list[bytes]:
+    """Varied questions from the FAQ suites, each a new conversation."""
+    sys.path.insert(0, str(ROOT))
+    from bot.faq import load_suites
+
+    questions = [c.question for c in load_suites(sorted((ROOT / "tests" / "faq").glob("*.yaml")))]
+    random.Random(seed).shuffle(questions)
+    return [request_bytes(json.dumps({"text": q}, ensure_ascii=False).encode()) for q in questions[:n]]
+
+
+async def throughput(port: int, requests: list[bytes], seconds: float) -> tuple[float, int]:
+    """Requests per second over `seconds` at CONCURRENCY connections; and how many were not 200."""
+    conns = [await Connection.open(port) for _ in range(CONCURRENCY)]
+    done = bad = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def worker(conn: Connection, offset: int) -> None:
+        nonlocal done, bad
+        i = offset
+        while time.perf_counter() < stop_at:
+            status, body = await conn.post(requests[i % len(requests)])
+            i += CONCURRENCY
+            done += 1
+            if status != 200 or not body.startswith(b'{"session_id"'):
+                bad += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c, k) for k, c in enumerate(conns)))
+    elapsed = time.perf_counter() - started
+    for c in conns:
+        c.close()
+    return done / elapsed, bad
+
+
+async def latency(port: int, requests: list[bytes], n: int) -> tuple[list[float], int]:
+    conn = await Connection.open(port)
+    out, bad = [], 0
+    for i in range(n):
+        started = time.perf_counter()
+        status, _ = await conn.post(requests[i % len(requests)])
+        out.append((time.perf_counter() - started) * 1000)
+        bad += status != 200
+    conn.close()
+    return out, bad
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def profile_turn(n: int = 1500) -> None:
+    """cProfile of `Bot.reply` in this process, with the server's own state (SQLite store, turn log,
+    metrics): what a /api/chat request costs apart from HTTP. (Under uvicorn the route runs in a
+    worker thread, which cProfile in the main thread would not see.)"""
+    import cProfile
+    import pstats
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(RATE_LIMIT_PER_MINUTE="0", BOT_DB=f"{tmp}/bot.sqlite3")
+        sys.path.insert(0, str(ROOT))
+        import logging
+
+        logging.getLogger("bot").setLevel(logging.WARNING)  # as the table's runs: logs go to a file
+        import server
+
+        from bot.faq import load_suites
+
+        questions = [c.question for c in load_suites(sorted((ROOT / "tests" / "faq").glob("*.yaml")))]
+        bot = server.state.bot
+        for q in questions[:50]:
+            bot.reply(q)
+        ms = []
+        for q in (questions * (n // len(questions) + 1))[:n]:
+            started = time.perf_counter()
+            bot.reply(q)
+            ms.append((time.perf_counter() - started) * 1000)
+        print(f"Bot.reply in process: median {statistics.median(ms):.3f} ms, p99 {percentile(ms, 99):.3f} ms")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for q in (questions * (n // len(questions) + 1))[:n]:
+            bot.reply(q)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        server.state.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0, help="per throughput round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--latency-requests", type=int, default=1000)
+    parser.add_argument("--profile-turn", action="store_true", help="only profile Bot.reply in process")
+    args = parser.parse_args()
+    if args.profile_turn:
+        profile_turn()
+        return
+    requests = bodies()
+    print(f"bench_http: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
+          f"{CONCURRENCY} connections, {args.rounds} x {args.seconds:.0f} s rounds")
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = Server("bot", "server:app", {"RATE_LIMIT_PER_MINUTE": "0", "BOT_DB": f"{tmp}/bot.sqlite3"}, ROOT,
+                     Path(tmp) / "bot.log")
+        bare = Server("bare", "bench_http:bare_app", {}, ROOT / "bench", Path(tmp) / "bare.log")
+        try:
+            results: dict[str, dict[str, Any]] = {s.name: {"rps": [], "bad": 0} for s in (bot, bare)}
+            for server in (bot, bare):  # warm-up: the first requests load lazily built parts
+                asyncio.run(latency(server.port, requests, 100))
+            for _ in range(args.rounds):
+                for server in (bot, bare):
+                    rps, bad = asyncio.run(throughput(server.port, requests, args.seconds))
+                    results[server.name]["rps"].append(rps)
+                    results[server.name]["bad"] += bad
+            for server in (bot, bare):
+                ms, bad = asyncio.run(latency(server.port, requests, args.latency_requests))
+                results[server.name].update(ms=ms, rss=server.rss_mb(), cold=server.cold_start_s,
+                                            rss_file=server.rss_mb("RssFile"), rss_anon=server.rss_mb("RssAnon"))
+                results[server.name]["bad"] += bad
+        finally:
+            bot.stop()
+            bare.stop()
+
+    b, f = results["bot"], results["bare"]
+    ratio = max(b["rps"]) / max(f["rps"])
+
+    def row(name: str, r: dict[str, Any]) -> str:
+        rounds = ", ".join(f"{x:.0f}" for x in r["rps"])
+        return (f"{name:<6} {max(r['rps']):>9.0f} ({rounds:<13}) {statistics.median(r['ms']):>8.2f} "
+                f"{percentile(r['ms'], 99):>8.2f} {r['cold']:>10.2f} {r['rss']:>8.0f} {r['bad']:>6}")
+
+    print(f"{'':<6} {'req/s':>9} {'(rounds)':<15} {'p50 ms':>8} {'p99 ms':>8} {'cold s':>10} {'RSS MB':>8} {'non-200':>6}")
+    print(row("bot", b))
+    print(row("bare", f))
+    checks = [
+        ("throughput bot/bare", f"{ratio:.2f}", ratio >= 0.7, "≥ 0.7"),
+        ("latency p99", f"{percentile(b['ms'], 99):.2f} ms", percentile(b["ms"], 99) <= 3.0, "≤ 3 ms"),
+        ("cold start", f"{b['cold']:.2f} s", b["cold"] <= 2.0, "≤ 2 s"),
+        ("memory after run", f"{b['rss']:.0f} MB", b["rss"] <= 300,
+         f"≤ 300 MB  (mapped files {b['rss_file']:.0f} MB, heap {b['rss_anon']:.0f} MB)"),
+        ("non-200 answers", str(b["bad"] + f["bad"]), b["bad"] + f["bad"] == 0, "0"),
+    ]
+    for name, value, ok, target in checks:
+        print(f"  {name:<22} {value:>10}   {'ok    ' if ok else 'MISSED'}  target {target}")
+
+
+if __name__ == "__main__":
+    main()
