@@ -84,7 +84,7 @@ class Form:
     slots: tuple[Slot, ...]
     finish: str  # key of FINISHERS
     general: str  # the knowledge answer with the general rule (asked in general, or after giving up)
-    offer: str  # message key: after the general answer, how to ask for the computation
+    offer: str | None = None  # message key: after the general answer, how to ask for the computation
 
     def missing(self, slots: Mapping[str, Any], facts: Facts, focus: str | None = None) -> Slot | None:
         open_slots = [s for s in self.slots if s.name not in slots and s.needed(slots, facts)]
@@ -102,7 +102,8 @@ class Form:
 
         def open_dates(taken: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
             merged, known = {**state["slots"], **taken}, {**state["facts"], **facts}
-            names = [s.name for s in self.slots if s.name in DATE_SLOTS and s.name not in merged and s.needed(merged, known)]
+            names = [s.name for s in self.slots
+                     if s.name in DATE_SLOTS and s.name not in merged and s.needed(merged, known)]
             if state.get("asked") in names:
                 names.remove(state["asked"])
                 names.insert(0, state["asked"])
@@ -112,7 +113,7 @@ class Form:
                       state.get("partial"), open_dates)
 
 
-def _renewed(slots: Mapping[str, Any], facts: Facts) -> bool:
+def _renewal(slots: Mapping[str, Any], facts: Facts) -> bool:
     """The 6th-birthday rule can apply only to a renewal, so only then is the old expiry asked."""
     if facts.get("previous_unknown"):
         return False
@@ -120,7 +121,7 @@ def _renewed(slots: Mapping[str, Any], facts: Facts) -> bool:
     return bool(facts.get("renewed")) or (card is not None and issued is not None and card < issued)
 
 
-def _foreign(slots: Mapping[str, Any], facts: Facts) -> bool:
+def _period_of_stay(slots: Mapping[str, Any], facts: Facts) -> bool:
     return bool(facts.get("foreign")) and not facts.get("no_stay_limit") and not facts.get("residence_unknown")
 
 
@@ -141,10 +142,10 @@ FORMS: dict[str, Form] = {
                  variant=(_card_known_first, "ask_issued_on_card_known", "same_as_card_choices")),
             Slot("card_issued_on", "ask_card_issued_on", "card_issued_choices",
                  variant=(card_differs, "ask_card_date", "dont_know_choices")),
-            Slot("previous_expires_on", "ask_previous_expires_on", "dont_know_choices", needed=_renewed),
-            Slot("residence_expires_on", "ask_residence", "residence_choices", needed=_foreign),
+            Slot("previous_expires_on", "ask_previous_expires_on", "dont_know_choices", needed=_renewal),
+            Slot("residence_expires_on", "ask_residence", "residence_choices", needed=_period_of_stay),
         ),
-        "finish_expiry", "validity_rules", "offer_expiry",
+        "finish_expiry", "validity_rules",  # never answered in general: a birth date is always needed
     ),
     "renewal_window": Form(
         "renewal_window", (Slot("expires_on", "ask_expires_on", dont_know="dont_know_expires_on"),),
@@ -171,7 +172,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_fee_reason": (), "ask_fee_free_reason": (), "ask_day": ("month",),
     "card_issued_choices": (), "same_as_card_choices": (), "dont_know_choices": (), "residence_choices": (),
     "fee_reason_choices": (), "fee_free_choices": (), "fee_reason_words": (),
-    "offer_expiry": (), "offer_window": (),
+    "offer_window": (),
     "dont_know_birth_date": (), "dont_know_issued_on": (), "dont_know_expires_on": (),
     "received": ("values",), "corrected": ("slot", "value"),
     "reprompt_date_error": ("reason",), "reprompt_no_date": (), "reprompt_choice": (),
@@ -207,11 +208,12 @@ def check_forms(knowledge: Knowledge, intent_names: Iterable[str]) -> None:
             raise ValueError(f"dialogue form {form.intent!r}: unknown finisher {form.finish!r}")
         if form.general not in knowledge.answers:
             raise ValueError(f"dialogue form {form.intent!r}: no knowledge answer {form.general!r}")
+        keys = [form.offer]
         for slot in form.slots:
-            keys = [slot.prompt, slot.choices, slot.dont_know, *(slot.variant[1:] if slot.variant else ())]
-            for key in keys:
-                if key and key not in MESSAGE_FIELDS:
-                    raise ValueError(f"dialogue form {form.intent!r}: message {key!r} is not in MESSAGE_FIELDS")
+            keys += [slot.prompt, slot.choices, slot.dont_know, *(slot.variant[1:] if slot.variant else ())]
+        for key in keys:
+            if key and key not in MESSAGE_FIELDS:
+                raise ValueError(f"dialogue form {form.intent!r}: message {key!r} is not in MESSAGE_FIELDS")
     for key, allowed in MESSAGE_FIELDS.items():
         value = knowledge.messages.get(key)
         if key.endswith("_choices"):
@@ -221,7 +223,8 @@ def check_forms(knowledge: Knowledge, intent_names: Iterable[str]) -> None:
         if isinstance(value, str):
             used = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
             if used - set(allowed):
-                raise ValueError(f"{messages_file}: {key!r} uses {sorted(used - set(allowed))}, allowed {list(allowed)}")
+                unknown = sorted(used - set(allowed))
+                raise ValueError(f"{messages_file}: {key!r} uses {unknown}, allowed {list(allowed)}")
     for reason in knowledge.messages["fee_reason_words"]:
         if reason not in rules.FEE_REASONS:
             raise ValueError(f"{messages_file}: fee_reason_words has unknown reason {reason!r}")
@@ -421,8 +424,10 @@ def _fresh(state: State, turn: UserTurn, today: date, kb: Knowledge, municipalit
         state.update(_reset(state), soft=form.intent, asked=form.slots[0].name)
         answer = _answer(state, turn, kb, municipality)
         _, choices = form.slots[0].question({}, {})
-        offer = Message(kb.message(form.offer), tuple(kb.messages[choices]) if choices else ())
-        return Step(state, answer.messages + (offer,), form.intent, answer.confidence)
+        offer = () if form.offer is None else (
+            Message(kb.message(form.offer), tuple(kb.messages[choices]) if choices else ()),
+        )
+        return Step(state, answer.messages + offer, form.intent, answer.confidence)
     return _advance(form, state, found, turn, today, kb, municipality)
 
 
@@ -432,7 +437,8 @@ def _form_to_start(match: MatchResult, text: str, readings: Mapping[str, Reading
     calc = readings["calc_expiry"]
     if form is not None and match.ambiguous and not readings[form.intent].found:
         return None  # too close to call and nothing to compute: let _answer ask which topic
-    if form is FORMS["renewal_window"] and calc.labelled & {"birth_date", "issued_on"} and "expires_on" not in calc.other:
+    calc_dates = calc.labelled & {"birth_date", "issued_on"}
+    if form is FORMS["renewal_window"] and calc_dates and "expires_on" not in calc.other:
         return FORMS["calc_expiry"]  # "いつから更新できる? 生年月日は…、発行は…": the dates decide
     if form is FORMS["calc_expiry"] and not calc.values and "expires_on" in calc.other:
         return FORMS["renewal_window"]  # "期限は2027/7/15、いつまで使える?"
@@ -514,7 +520,8 @@ def _advance(form: Form, state: State, reading: Reading, turn: UserTurn, today: 
     return Step(done, tuple(messages) + finished, form.intent, _confidence(turn.match, form.intent), result)
 
 
-def _prompt(form: Form, state: State, kb: Knowledge, resume: bool = False, focus: str | None = None) -> tuple[Message, ...]:
+def _prompt(form: Form, state: State, kb: Knowledge, resume: bool = False,
+            focus: str | None = None) -> tuple[Message, ...]:
     slots, facts = state["slots"], state["facts"]
     partial = state.get("partial")
     if partial:
@@ -551,7 +558,10 @@ def _answer(state: State, turn: UserTurn, kb: Knowledge, municipality: Municipal
         if len(options) > 1:
             return Step(state, (Message(kb.message("clarify"), tuple(kb.topic(i) for i in options)),),
                         match.intent, match.score, None, False)
-    messages = kb.render(match.intent, municipality) if match.intent in kb.answers else [Message(kb.message("fallback"))]
+    if match.intent in kb.answers:
+        messages = kb.render(match.intent, municipality)
+    else:
+        messages = [Message(kb.message("fallback"))]
     if match.intent == "help":
         first = messages[0]
         menu = (*first.quick_replies, *(kb.topic(i) for i in kb.messages["menu"]))

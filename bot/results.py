@@ -49,30 +49,35 @@ def expiry_of(slots: Mapping[str, Any]) -> dict[str, Any]:
     assert birth is not None and issued is not None
     return rules.expiry(
         birth, issued, card_issued_on=_day(slots, "card_issued_on"),
-        previous_expires_on=_day(slots, "previous_expires_on"), residence_expires_on=_day(slots, "residence_expires_on"),
+        previous_expires_on=_day(slots, "previous_expires_on"),
+        residence_expires_on=_day(slots, "residence_expires_on"),
     )
+
+
+def _card_line(kb: Knowledge, issued: date, card_issued: date | None, facts: Facts) -> str:
+    if card_issued is not None and card_issued != issued:
+        return kb.message("card_line", card=format_date(card_issued))
+    return kb.message("card_assumed_line" if facts.get("card_assumed") else "card_same_line")
 
 
 def finish_expiry(slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowledge) -> Finished:
-    birth, issued, card_issued = _day(slots, "birth_date"), _day(slots, "issued_on"), _day(slots, "card_issued_on")
+    birth, issued = _day(slots, "birth_date"), _day(slots, "issued_on")
     assert birth is not None and issued is not None
     result = expiry_of(slots)
     user, signature = result["user_certificate_expires_on"], result["signature_certificate_expires_on"]
-    same_card = card_issued is None or card_issued == issued
     text = kb.message(
         "result_expiry",
         birth=format_date(birth), issued=format_date(issued),
-        card_line=kb.message("card_assumed_line" if facts.get("card_assumed") else "card_same_line") if same_card
-        else kb.message("card_line", card=format_date(card_issued)),
-        user=format_date(user), card=format_date(result["card_expires_on"]), opens=format_date(result["renewal_opens_on"]),
-        signature=kb.message("signature_until", date=format_date(signature)) if signature else kb.message("no_signature"),
+        card_line=_card_line(kb, issued, _day(slots, "card_issued_on"), facts),
+        user=format_date(user), card=format_date(result["card_expires_on"]),
+        opens=format_date(result["renewal_opens_on"]),
+        signature=kb.message("signature_until", date=format_date(signature)) if signature
+        else kb.message("no_signature"),
     )
     earliest = min(d for d in (user, signature) if d is not None)
     lines = [text, _status(kb, earliest, today), kb.message("rules_heading"), *(f"・{n}" for n in result["notes"])]
-    for fact, key in (("card_assumed", "card_assumed"), ("previous_unknown", "previous_unknown"),
-                      ("residence_unknown", "residence_unknown")):
-        if facts.get(fact):
-            lines.append(kb.message(key))
+    # What the bot had to assume, each message named after its fact.
+    lines += [kb.message(fact) for fact in ("card_assumed", "previous_unknown", "residence_unknown") if facts.get(fact)]
     replies = [kb.topic("renewal_procedure"), kb.topic("renewal_proxy")]
     if signature is None:
         replies.append(kb.topic("minors"))
@@ -108,7 +113,8 @@ def finish_fee(slots: Mapping[str, Any], facts: Facts, today: date, kb: Knowledg
         text = kb.message("result_fee", certificate=rules.yen(result["certificate_fee_yen"]), card=rules.yen(card),
                           total=rules.yen(result["total_yen"]))
     lines = [text, *(f"・{n}" for n in result["notes"])]
-    return (Message("\n".join(lines), (kb.topic("renewal_procedure"), kb.topic("office_hours"))),), rules.to_json(result)
+    replies = (kb.topic("renewal_procedure"), kb.topic("office_hours"))
+    return (Message("\n".join(lines), replies),), rules.to_json(result)
 
 
 FINISHERS: dict[str, Callable[[Mapping[str, Any], Facts, date, Knowledge], Finished]] = {

@@ -249,7 +249,9 @@ def _first(names: list[str]) -> str | None:
     return names[0] if names else None
 
 
-def _put(reading: Reading, asking: Asking, slot: str, span: str, parsed: ParsedDate, today: date, kb: Knowledge) -> None:
+def _put(reading: Reading, asking: Asking, slot: str, span: str, parsed: ParsedDate, today: date,
+         kb: Knowledge) -> None:
+    """Put one date into its slot, after the checks only the slot can make (a birth year, a past day)."""
     value, note = parsed.value, parsed.understood_as
     if _NO_YEAR.match(normal(span)):
         if slot == "birth_date":
