@@ -193,7 +193,9 @@ def new_state() -> State:
         "failures": 0,  # answers in a row the bot could not read
         "soft": None,  # a form answered in general last turn: a date or situation next computes it
         "partial": None,  # {"slot", "year", "month"}: the day is still missing
-        "last": None,  # {"form", "slots", "facts"} of the last result, so a correction recomputes it
+        # {"form", "slots", "facts"} of the result just given, so a correction in the next
+        # message recomputes it; kept for that one message only.
+        "last": None,
     }
 
 
@@ -287,7 +289,7 @@ def _reset(state: Mapping[str, Any], last: dict[str, Any] | None = None) -> Stat
     fresh = new_state()
     if state.get("municipality"):
         fresh["municipality"] = state["municipality"]
-    fresh["last"] = last if last is not None else state.get("last")
+    fresh["last"] = last
     return fresh
 
 
@@ -295,12 +297,17 @@ def step(
     state: Mapping[str, Any], turn: UserTurn, today: date, kb: Knowledge, municipality: Municipality | None
 ) -> Step:
     current = _load(state)
+    last, current["last"] = current["last"], None
     rest = _cancel_rest(turn.text, turn.match)
     if rest is not None:
         return _cancel(current, turn, rest, today, kb, municipality)
     form = FORMS.get(current["form"] or "")
     if form is not None:
         return _in_form(form, current, turn, today, kb, municipality)
+    if last is not None:
+        reopened = _reopen(current, last, turn, today, kb, municipality)
+        if reopened is not None:
+            return reopened
     return _fresh(current, turn, today, kb, municipality)
 
 
@@ -308,7 +315,6 @@ def _cancel(state: State, turn: UserTurn, rest: str, today: date, kb: Knowledge,
             municipality: Municipality | None) -> Step:
     was = state["form"]
     state = _reset(state)
-    state["last"] = None  # "最初から" forgets the last result too: no correction can reopen it
     if rest and turn.match.intent not in (None, "cancel"):
         # "最初から。生年月日は…" or "やめて、手数料は?": end the dialogue, then take the rest as new.
         after = _fresh(state, turn, today, kb, municipality)
@@ -403,9 +409,6 @@ def _retry(form: Form, state: State, messages: list[Message], why: str, turn: Us
 
 def _fresh(state: State, turn: UserTurn, today: date, kb: Knowledge, municipality: Municipality | None) -> Step:
     match = turn.match
-    reopened = _reopen(state, turn, today, kb, municipality)
-    if reopened is not None:
-        return reopened
     soft = FORMS.get(state.get("soft") or "")
     state.update(soft=None, asked=None)
     if soft is not None:
@@ -447,10 +450,10 @@ def _form_to_start(match: MatchResult, text: str, readings: Mapping[str, Reading
     return form
 
 
-def _reopen(state: State, turn: UserTurn, today: date, kb: Knowledge, municipality: Municipality | None) -> Step | None:
+def _reopen(state: State, last: Mapping[str, Any], turn: UserTurn, today: date, kb: Knowledge,
+            municipality: Municipality | None) -> Step | None:
     """A correction of a date just after a result ("やっぱり発行日は…", "誕生日は11日でした") recomputes it."""
-    last = state.get("last")
-    if not last or not _CORRECTION.search(normal(turn.text)):
+    if not _CORRECTION.search(normal(turn.text)):
         return None
     form = FORMS[last["form"]]
     reopened = {**state, "form": form.intent, "slots": dict(last["slots"]), "facts": dict(last["facts"]),
