@@ -221,10 +221,7 @@ def profile_turn(n: int = 1500) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(RATE_LIMIT_PER_MINUTE="0", BOT_DB=f"{tmp}/bot.sqlite3")
         sys.path.insert(0, str(ROOT))
-        import logging
-
-        logging.getLogger("bot").setLevel(logging.WARNING)  # as the table's runs: logs go to a file
-        import server
+        import server  # its per-turn log line goes to stderr here, to a file in the table's runs
 
         from bot.faq import load_suites
 
