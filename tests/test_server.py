@@ -243,6 +243,12 @@ def test_rules_fee(client: httpx.Client, reason: str, certificate: int, card: in
         ("/api/rules/renewal-window", {"expires_on": "0001-01-01"}, "expires_on"),
         ("/api/rules/renewal-window", {"expires_on": "9999-12-31", "today": "0001-01-01"}, "expires_on"),
         ("/api/rules/renewal-window", {"expires_on": "2027-07-15", "today": "tomorrow"}, "today"),
+        ("/api/rules/expiry", {"birth_date": None, "issued_on": "2021-03-01"}, "birth_date"),
+        ("/api/rules/expiry", {"birth_date": ["1990-05-10"], "issued_on": "2021-03-01"}, "birth_date"),
+        ("/api/rules/renewal-window", {"expires_on": 20270715}, "expires_on"),
+        ("/api/rules/renewal-window", {"expires_on": {"y": 2027}}, "expires_on"),
+        ("/api/rules/fee", {"reason": None}, "reason"),
+        ("/api/rules/fee", {"reason": ["renewal"]}, "reason"),
         ("/api/rules/fee", {"reason": "lost_it"}, "reason"),
         ("/api/rules/fee", {"reason": ""}, "reason"),
         ("/api/rules/fee", {"reason": 1}, "reason"),
@@ -480,6 +486,15 @@ def test_rate_limit_answers_429_in_japanese_with_retry_after(server_factory: Cal
         assert_error(c.post("/api/rules/fee", json={"reason": "renewal"}), 429)
         # Health checks are not counted against the client.
         assert c.get("/healthz").status_code == 200
+
+
+def test_input_limits_come_from_the_settings(server_factory: Callable[..., LiveServer]) -> None:
+    live = server_factory(MAX_TEXT_CHARS="20", MAX_BODY_BYTES="600")
+    with httpx.Client(base_url=live.url, timeout=30) as c:
+        chat(c, "暗証番号を忘れた" + "あ" * 12)
+        error = assert_error(c.post("/api/chat", json={"text": "暗証番号を忘れた" + "あ" * 13}), 400)
+        assert error["code"] == "text_too_long" and "20" in error["message"], error
+        assert_error(c.post("/api/chat", json={"text": "a", "padding": "x" * 600}), 413)
 
 
 def test_rate_limit_zero_turns_it_off(client: httpx.Client) -> None:
