@@ -272,11 +272,9 @@ def _cancel_rest(text: str, match: MatchResult) -> str | None:
     """None when the message does not cancel; else what follows the cancel words ("" for a plain cancel)."""
     norm = normal(text).strip()
     found = _CANCEL.match(norm)
-    if match.intent == "cancel" and not match.ambiguous:
-        return norm[found.end():] if found else ""
     if found:
         return norm[found.end():]
-    return None
+    return "" if match.intent == "cancel" and not match.ambiguous else None
 
 
 def _load(state: Mapping[str, Any]) -> State:
@@ -492,15 +490,10 @@ def _advance(form: Form, state: State, reading: Reading, turn: UserTurn, today: 
         return _retry(form, state, messages, kb.message("reprompt_date_error", reason=why), turn, kb, municipality,
                       focus=slot)
     state["failures"] = 0
-    if reading.partial:
-        state["asked"] = reading.partial["slot"]
-        month = f"{reading.partial['year']}年{reading.partial['month']}月"
-        messages.append(Message(kb.message("ask_day", month=month), (kb.topic("cancel"),)))
-        return Step(state, tuple(messages), form.intent, _confidence(turn.match, form.intent))
     try:
         if form.intent == "calc_expiry" and {"birth_date", "issued_on"} <= slots.keys():
-            results.expiry_of(slots)  # an impossible pair is refused as soon as it is typed, not after more questions
-        if form.missing(slots, facts) is not None:
+            results.expiry_of(slots)  # refuse an impossible pair as soon as it is typed, not questions later
+        if state["partial"] or form.missing(slots, facts) is not None:
             return Step(state, tuple(messages) + _prompt(form, state, kb), form.intent,
                         _confidence(turn.match, form.intent))
         finished, result = results.FINISHERS[form.finish](slots, facts, today, kb)
@@ -528,8 +521,8 @@ def _prompt(form: Form, state: State, kb: Knowledge, resume: bool = False,
     slots, facts = state["slots"], state["facts"]
     partial = state.get("partial")
     if partial:
-        month = f"{partial['year']}年{partial['month']}月"
-        text = kb.message("ask_day", month=month)
+        state["asked"] = partial["slot"]
+        text = kb.message("ask_day", month=f"{partial['year']}年{partial['month']}月")
         choices: tuple[str, ...] = ()
     else:
         slot = form.missing(slots, facts, focus=focus)
