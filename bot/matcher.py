@@ -8,6 +8,7 @@ similarity of readings. Nothing here knows our intents: it ranks any intents fil
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ class MatcherConfig:
     clarify_margin: float = 0.06
     k1: float = 1.2
     b: float = 0.75
+    cache_size: int = 4096  # citizens ask the same questions; a match is a pure function of the text
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Matcher:
         self._intent_reading = BM25([[r for f in g for r in f.readings] for g in grouped], c.k1, c.b)
         answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
         self._has_answers = any(answers)
+        self._match_cached = functools.lru_cache(maxsize=c.cache_size)(self._match)
         self._answer = BM25([a.words + a.chars if a else () for a in answers], c.k1, c.b)
 
     @property
@@ -130,6 +133,9 @@ class Matcher:
         return self.rank_from(self.scores(text)[0], top)
 
     def match(self, text: str) -> MatchResult:
+        return self._match_cached(text)
+
+    def _match(self, text: str) -> MatchResult:
         scores, exact = self.scores(text)
         ranking = tuple(self.rank_from(scores, 5))
         best = ranking[0]

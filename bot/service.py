@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-
-from fastapi.responses import JSONResponse
 
 from bot import line
 from bot.engine import Bot, InputError, TurnEvent
@@ -66,7 +63,7 @@ class AppState:
                 metrics.count_fallback("out_of_domain" if turn.intent is None else "clarify")
             for kind in event.masked:
                 metrics.count_masked(kind)
-            log.info(json.dumps({"event": "turn", "channel": event.channel, "intent": turn.intent,
+            log.debug(json.dumps({"event": "turn", "channel": event.channel, "intent": turn.intent,
                                  "confidence": round(turn.confidence, 3), "answered": event.answered}))
 
         bot = Bot(settings, on_turn=on_turn)
@@ -84,9 +81,9 @@ class AppState:
         return None if allowed else retry_after
 
     @staticmethod
-    def rate_limited_response(retry_after: float) -> JSONResponse:
-        return JSONResponse({"error": {"code": "rate_limited", "message": RATE_LIMIT_MESSAGE_JA}},
-                            status_code=429, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+    def rate_limited_body() -> bytes:
+        return json.dumps({"error": {"code": "rate_limited", "message": RATE_LIMIT_MESSAGE_JA}},
+                          ensure_ascii=False).encode()
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         self.metrics.observe_request(route, status, seconds)
