@@ -125,9 +125,14 @@ def _number(text: str) -> int:
 # --- building and checking -----------------------------------------------------------
 
 
+# The dates a card holder can mean: births from 1900, expiries well before 2200. Outside
+# this the rules' birthday arithmetic could overflow, and no real card is concerned.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
 def _build(year: int, month: int, day: int) -> date:
-    if not 1 <= year <= 9999:
-        raise DateParseError(f"{year}年という年は扱えません。")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise DateParseError(f"{year}年という年は扱えません。{FIRST_YEAR}年から{LAST_YEAR}年までの日付で教えてください。")
     if not 1 <= month <= 12:
         raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
     last = calendar.monthrange(year, month)[1]

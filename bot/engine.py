@@ -36,6 +36,8 @@ class InputError(ValueError):
         self.code = code
 
 
+# C0/C1 control characters other than tab and line breaks: no keyboard types them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SESSION_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,%d}" % SESSION_ID_MAX)
 
 
@@ -133,6 +135,11 @@ class Bot:
             raise InputError("invalid_text", "text は文字列で送ってください。(text must be a string)")
         if not text.strip():
             raise InputError("empty_text", "メッセージが空です。ご質問を入力してください。(text is empty)")
+        if _CONTROL.search(text):
+            raise InputError(
+                "invalid_text",
+                "メッセージに使えない制御文字が含まれています。(text contains control characters)",
+            )
         if len(text) > self.settings.max_text_chars:
             raise InputError(
                 "text_too_long",
