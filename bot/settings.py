@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Callable, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,34 +15,29 @@ class ConfigError(RuntimeError):
     pass
 
 
-def _int(name: str, default: int) -> int:
+T = TypeVar("T")
+
+
+def _parsed(name: str, default: T, parse: Callable[[str], T], what: str) -> T:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
-        raise ConfigError(f"Config '{name}' must be an integer, got {raw!r}") from None
+        raise ConfigError(f"Config '{name}' must be {what}, got {raw!r}") from None
+
+
+def _int(name: str, default: int) -> int:
+    return _parsed(name, default, int, "an integer")
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"Config '{name}' must be a number, got {raw!r}") from None
+    return _parsed(name, default, float, "a number")
 
 
 def _date(name: str) -> date | None:
-    raw = os.environ.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(f"Config '{name}' must be a date YYYY-MM-DD, got {raw!r}") from None
+    return _parsed(name, None, date.fromisoformat, "a date YYYY-MM-DD")
 
 
 def _str(name: str, default: str | None) -> str | None:

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.settings import ConfigError, Settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PORT", "RATE_LIMIT_PER_MINUTE", "SESSION_STORE", "BOT_TODAY", "CORS_ALLOW_ORIGINS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    assert settings.port == 8000
+    assert settings.rate_limit_per_minute == 60
+    assert settings.session_store == "sqlite"
+    assert settings.fixed_today is None
+    assert settings.cors_allow_origins == ("*",)
+
+
+def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "9001")
+    monkeypatch.setenv("BOT_TODAY", "2026-01-15")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://a.example, https://b.example")
+    settings = Settings.from_env()
+    assert settings.port == 9001
+    assert settings.fixed_today == date(2026, 1, 15)
+    assert settings.cors_allow_origins == ("https://a.example", "https://b.example")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "abc", "Config 'PORT' must be an integer"),
+        ("MATCH_ACCEPT_THRESHOLD", "high", "Config 'MATCH_ACCEPT_THRESHOLD' must be a number"),
+        ("BOT_TODAY", "15/01/2026", "Config 'BOT_TODAY' must be a date"),
+        ("SESSION_STORE", "mongo", "Config 'SESSION_STORE' must be sqlite, memory or redis"),
+    ],
+)
+def test_bad_values_are_loud(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env()
+
+
+def test_redis_store_needs_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_STORE", "redis")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        Settings.from_env()
