@@ -335,6 +335,12 @@ def _in_form(form: Form, state: State, turn: UserTurn, today: date, kb: Knowledg
         return _answer(_reset(state), turn, kb, municipality)
     if reading.dont_know:
         return _failed(form, state, reading, turn, kb, municipality)
+    other = FORMS.get(match.intent or "")
+    if other is not None and other is not form and not match.ambiguous:
+        found = _read(other, {**_reset(state), "form": other.intent}, turn.text, today, kb)
+        if found.labelled and other.missing(found.values, found.facts) is not None:
+            # Dates for another computation that needs more questions: the user switched.
+            return _advance(other, {**_reset(state), "form": other.intent}, found, turn, today, kb, municipality)
     side = _side_question(form, state, turn, reading, today, kb, municipality)
     if side is not None:
         return Step(side.state, side.messages + _prompt(form, side.state, kb, resume=True), side.intent,
@@ -358,10 +364,14 @@ def _side_question(form: Form, state: State, turn: UserTurn, reading: Reading, t
             continue
         side = {**new_state(), "form": candidate.intent}
         found = _read(candidate, side, turn.text, today, kb)
-        if found.values and candidate.missing(found.values, found.facts) is None:
+        if not found.values or candidate.missing(found.values, found.facts) is not None:
+            continue
+        try:
             messages, result = results.FINISHERS[candidate.finish](found.values, found.facts, today, kb)
-            state["soft"] = None
-            return Step(state, messages, candidate.intent, _confidence(match, candidate.intent), result)
+        except rules.RuleInputError:
+            continue  # dates that cannot be: answer the question in general instead
+        state["soft"] = None
+        return Step(state, messages, candidate.intent, _confidence(match, candidate.intent), result)
     if other is not None:
         state["soft"] = other.intent
         return _answer(state, turn, kb, municipality)
