@@ -70,18 +70,17 @@ _LABELS = re.compile("|".join((
 )))
 _CARD = re.compile(r"カード|かーど")
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
-_TOGETHER = re.compile(r"一緒|いっしょ|同時|どうじ")
 _RENEWED = re.compile(r"更新|こうしん")
 # A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
 _ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|月日|期限|満了日?|期間)\s*$")
 _DELIMS = re.compile(r"[、。,.!?;\n]")
 
+_SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
 # "カードと一緒に", "カードも同じ日", "カードを作ったときに": the card came with the certificates.
 _CARD_TOO = re.compile(
-    r"カード(?:の(?:交付|発行|受け?取り)日?)?[とも](?:一緒|いっしょ|同時|同じ|おなじ|同日)"
+    rf"カード(?:の(?:交付|発行|受け?取り)日?)?[とも](?:{_SAME.pattern})"
     r"|カードを(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時)"
 )
-_SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
 _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
 _NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
 # Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
@@ -133,7 +132,7 @@ def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] |
     if slot == "issued_on":
         renewed = bool(_RENEWED.fullmatch(match.group(0)))
         if _CARD.search(around):
-            if _CERTIFICATE.search(around) or _TOGETHER.search(around):
+            if _CERTIFICATE.search(around) or _SAME.search(around):
                 card_too = True
             else:
                 slot = "card_issued_on"
