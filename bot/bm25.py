@@ -42,7 +42,7 @@ class BM25:
                 rows.append(row)
                 weights.append(self._idf[vocab[term]] * tf * (k1 + 1.0) / (tf + norm))
         self._postings = {
-            term: (np.array(rows, dtype=np.intp), np.array(weights, dtype=np.float64))
+            term: (np.array(rows, dtype=np.intp), np.array(weights, dtype=np.float64), float(self._idf[vocab[term]]))
             for term, (rows, weights) in postings.items()
         }
 
@@ -51,11 +51,11 @@ class BM25:
         terms = set(query)
         if not terms or self.n_docs == 0:
             return np.zeros(self.n_docs)
-        known = [t for t in terms if t in self._postings]
-        total = sum(self._idf[self._vocab[t]] for t in known) + self._unknown_idf * (len(terms) - len(known))
-        if not known or total <= 0:
+        found = [p for p in map(self._postings.get, terms) if p is not None]
+        total = sum(p[2] for p in found) + self._unknown_idf * (len(terms) - len(found))
+        if not found or total <= 0:
             return np.zeros(self.n_docs)
-        rows = np.concatenate([self._postings[t][0] for t in known])
-        weights = np.concatenate([self._postings[t][1] for t in known])
+        rows = np.concatenate([p[0] for p in found])
+        weights = np.concatenate([p[1] for p in found])
         raw = np.bincount(rows, weights=weights, minlength=self.n_docs)
         return np.minimum(raw / total, 1.0)

@@ -424,7 +424,7 @@ def _fresh(state: State, turn: UserTurn, today: date, kb: Knowledge, municipalit
         if _takes_answer(soft, match, turn.text, found):
             state.update(form=soft.intent, asked=soft.slots[0].name)
             return _advance(soft, state, found, turn, today, kb, municipality)
-    readings = {name: _read(f, {**state, "form": name}, turn.text, today, kb) for name, f in FORMS.items()}
+    readings = _Readings(lambda name: _read(FORMS[name], {**state, "form": name}, turn.text, today, kb))
     form = _form_to_start(match, turn.text, readings)
     if form is None:
         return _answer(state, turn, kb, municipality)
@@ -440,6 +440,18 @@ def _fresh(state: State, turn: UserTurn, today: date, kb: Knowledge, municipalit
         )
         return Step(state, answer.messages + offer, form.intent, answer.confidence)
     return _advance(form, state, found, turn, today, kb, municipality)
+
+
+class _Readings(dict[str, Reading]):
+    """A form's reading of the message, made only when asked for: most turns start no form."""
+
+    def __init__(self, read: Callable[[str], Reading]) -> None:
+        super().__init__()
+        self._read = read
+
+    def __missing__(self, name: str) -> Reading:
+        self[name] = reading = self._read(name)
+        return reading
 
 
 def _form_to_start(match: MatchResult, text: str, readings: Mapping[str, Reading]) -> Form | None:

@@ -18,6 +18,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -81,7 +82,10 @@ def session_digest(session_id: str) -> str:
 
 
 class TurnLog:
-    def __init__(self, path: str, *, queue_size: int = 10_000, batch_size: int = 500, put_timeout: float = 1.0) -> None:
+    def __init__(
+        self, path: str, *, queue_size: int = 10_000, batch_size: int = 500, put_timeout: float = 1.0,
+        linger: float = 0.2,
+    ) -> None:
         if path == ":memory:":
             # Writer and readers are different connections; a named shared-cache database
             # lets them see one another.
@@ -90,6 +94,9 @@ class TurnLog:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._target, self._uri = path, False
         self._batch_size = batch_size
+        # Wait this long for more turns before committing: the session store writes to the
+        # same file, and a commit per turn made every session save wait on SQLite's lock.
+        self._linger = linger
         self._put_timeout = put_timeout
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._local = threading.local()
@@ -207,10 +214,15 @@ class TurnLog:
             while True:
                 first = self._queue.get()
                 items = [first]
-                while len(items) < self._batch_size:
+                deadline = time.monotonic() + self._linger
+                while first is not _STOP and len(items) < self._batch_size:
+                    remaining = deadline - time.monotonic()
                     try:
-                        items.append(self._queue.get_nowait())
+                        item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                     except queue.Empty:
+                        break
+                    items.append(item)
+                    if item is _STOP:
                         break
                 turns = [item for item in items if item is not _STOP]
                 try:
