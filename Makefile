@@ -37,6 +37,7 @@ test: install-dev browser redis
 bench: install-dev
 	$(PY) bench/bench_match.py
 	$(PY) bench/bench_http.py
+	$(PY) bench/bench_ws.py
 
 clean:
 	rm -rf $(VENV) data test-output .pytest_cache
