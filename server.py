@@ -208,8 +208,7 @@ async def websocket(ws: WebSocket) -> None:
         return
 
 
-if state.line_router is not None:
-    app.include_router(state.line_router)
+app.include_router(state.line_router)
 
 
 @app.get("/", include_in_schema=False)

@@ -32,6 +32,7 @@ def _setup_logging(level: str) -> None:
     log.setLevel(level)
     log.propagate = False
 
+
 KNOWN_ROUTES = ("/api/chat", "/api/welcome", "/api/rules/expiry", "/api/rules/renewal-window",
                 "/api/rules/fee", "/webhook/line", "/healthz", "/metrics", "/ws")
 
