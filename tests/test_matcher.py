@@ -124,3 +124,33 @@ def test_a_plain_faq_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "faq.yaml"
     path.write_text("- name: q1\n  examples: [住民票の取り方]\n  answer: 窓口で請求できます\n", encoding="utf-8")
     assert load_intents(path)[0].answer == "窓口で請求できます"
+
+
+# --- the real intents file: first messages that once landed on the wrong intent ------
+
+@pytest.fixture(scope="module")
+def real_matcher() -> Matcher:
+    from bot.engine import Core
+    from bot.settings import Settings
+
+    return Core.load(Settings.from_env()).matcher
+
+
+# (first message, the intent it must land on; None: out of domain)
+FIRST_MESSAGES: list[tuple[str, str | None]] = [
+    ("わかりません", "help"),  # lost, not thankful: the menu helps
+    ("よくわからないんだけど", "help"),
+    ("カードを落とした", "invalidation"),  # a lost card invalidates the certificates
+    ("マイナカードどっかいってしもた", "invalidation"),
+    ("期限が切れてしまった、手数料は?", "fee"),  # the question asked is the fee
+    ("切れた後に発行し直すとお金いる?", "fee"),
+    ("なくしたら何円かかるの", "fee"),
+    ("更新をやめたい", "expired_certificate"),  # not renewing, not a dialogue cancel
+    ("もう更新はしないつもり", "expired_certificate"),
+    ("わかりました、ありがとう", "thanks"),
+]
+
+
+@pytest.mark.parametrize(("question", "intent"), FIRST_MESSAGES)
+def test_first_message_lands_on_its_intent(real_matcher: Matcher, question: str, intent: str | None) -> None:
+    assert real_matcher.match(question).intent == intent
