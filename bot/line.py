@@ -1,10 +1,14 @@
 """The LINE channel: the Messaging API's webhook in, reply (or push) calls out.
 
-Only I/O translation. A signed webhook is answered 200 at once; each event is then
-handled in the background: a text message or a postback goes through `Bot.reply`,
-exactly as a web turn does, a follow event gets `Bot.welcome`, and the Turn becomes
-LINE message objects (at most 5 bubbles of at most 5,000 characters, the quick replies
-as LINE quick-reply items on the last bubble).
+Only I/O: the signature check, the webhook route, the background handling of events
+and the calls out (`bot.line_api`). What an event says and what a Turn looks like as
+LINE messages is pure translation in `bot.line_messages`.
+
+A signed webhook is answered 200 at once; each event is then handled in the
+background: a text message or a postback goes through `Bot.reply`, exactly as a web
+turn does, a follow event gets `Bot.welcome`, and the Turn becomes LINE message objects
+(at most 5 bubbles of at most 5,000 characters, the quick replies as LINE quick-reply
+items on the last bubble).
 
 Decisions:
 - A conversation is keyed by the LINE user: `line:{userId}`. In a group or a room it is
@@ -34,40 +38,22 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.engine import InputError, valid_session_id
+from bot.engine import InputError
+from bot.line_api import LineApi, log_event
+from bot.line_messages import FAILED_JA, ONLY_TEXT_JA, event_action, event_text, line_messages, push_target, session_key
 from bot.replies import Message, Turn
 from bot.settings import ConfigError
 
-log = logging.getLogger("bot.line")
-
 # LINE may batch several events of up to 5,000 characters each into one webhook.
 WEBHOOK_MAX_BODY_BYTES = 1_048_576
-
-# LINE's documented limits (Messaging API reference: reply message, text message, quick reply).
-MAX_MESSAGES = 5
-MAX_TEXT_CHARS = 5000
-MAX_QUICK_REPLIES = 13
-MAX_LABEL_CHARS = 20
-MAX_ACTION_TEXT_CHARS = 300
-
-REPLY_PATH = "/v2/bot/message/reply"
-PUSH_PATH = "/v2/bot/message/push"
-TRANSIENT = frozenset({429, 500, 502, 503, 504})
-
-# The channel's own phrases: they speak about this chat, not about certificates.
-ONLY_TEXT_JA = "申し訳ありません。このチャットでは文字のメッセージだけを読み取れます。ご質問を文字で送ってください。"
-FAILED_JA = "申し訳ありません。ただいまお答えできませんでした。少し時間をおいて、もう一度お送りください。"
-CUT_JA = "\n(長いため、ここから先は省略しました)"
 
 
 @dataclass(frozen=True)
@@ -107,7 +93,7 @@ def _env_number(name: str, default: Any, kind: Callable[[str], Any]) -> Any:
     return value
 
 
-# --- pure translation -------------------------------------------------------
+# --- the signature ---------------------------------------------------------
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -129,245 +115,9 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(signature(secret, body).encode("ascii"), header.encode("utf-8", "replace"))
 
 
-def _line_id(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def session_key(source: object) -> str | None:
-    """The conversation an event belongs to, or None when the source names nobody.
-
-    >>> session_key({"type": "user", "userId": "U4af4980629"})
-    'line:U4af4980629'
-    >>> session_key({"type": "group", "groupId": "Ca56f9463", "userId": "U4af4980629"})
-    'line:Ca56f9463:U4af4980629'
-    >>> session_key({"type": "room", "roomId": "Rb3f1"})
-    'line:Rb3f1'
-    >>> session_key({"type": "user"}) is None
-    True
-    """
-    if not isinstance(source, dict):
-        return None
-    user = _line_id(source.get("userId"))
-    kind = source.get("type")
-    if kind in ("group", "room"):
-        place = _line_id(source.get("groupId" if kind == "group" else "roomId"))
-        if place is None:
-            return None
-        key = f"line:{place}:{user}" if user else f"line:{place}"
-    elif user is not None:
-        key = f"line:{user}"
-    else:
-        return None
-    # Real LINE ids are short hex; anything else still gets a stable, valid session id.
-    return key if valid_session_id(key) else "line:h:" + hashlib.sha256(key.encode()).hexdigest()[:40]
-
-
-def push_target(source: object) -> str | None:
-    """Where a push goes: the group or room the event came from, else the user."""
-    if not isinstance(source, dict):
-        return None
-    kind = source.get("type")
-    if kind == "group":
-        return _line_id(source.get("groupId"))
-    if kind == "room":
-        return _line_id(source.get("roomId"))
-    return _line_id(source.get("userId"))
-
-
-def event_text(event: dict[str, Any]) -> str | None:
-    """What the user said: a text message's text, or a postback's displayed text (else its data).
-
-    >>> event_text({"type": "message", "message": {"type": "text", "text": "手数料は?"}})
-    '手数料は?'
-    >>> event_text({"type": "postback", "postback": {"data": "暗証番号を忘れた"}})
-    '暗証番号を忘れた'
-    """
-    if event.get("type") == "message":
-        message = event.get("message")
-        if isinstance(message, dict) and message.get("type") == "text" and isinstance(message.get("text"), str):
-            return message["text"]
-        return None
-    if event.get("type") == "postback":
-        postback = event.get("postback")
-        if isinstance(postback, dict):
-            for field in ("displayText", "data"):
-                if isinstance(postback.get(field), str) and postback[field].strip():
-                    return postback[field]
-    return None
-
-
-def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
-    """Cut a text into pieces of at most `limit` characters, at a line break when one is near.
-
-    >>> split_text("abc\\ndef", 5)
-    ['abc', 'def']
-    >>> split_text("abcdefgh", 3)
-    ['abc', 'def', 'gh']
-    """
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit + 1)
-        if cut >= limit // 2:
-            pieces.append(text[:cut])
-            text = text[cut + 1 :]
-        else:
-            pieces.append(text[:limit])
-            text = text[limit:]
-    if text:
-        pieces.append(text)
-    return pieces
-
-
-def fit_bubbles(texts: Sequence[str]) -> list[str]:
-    """At most MAX_MESSAGES bubbles of at most MAX_TEXT_CHARS: split long texts, merge the rest into the last.
-
-    >>> fit_bubbles(["1", "2", "3", "4", "5", "6", "7"])
-    ['1', '2', '3', '4', '5\\n\\n6\\n\\n7']
-    """
-    pieces = [piece for text in texts for piece in split_text(text)]
-    if len(pieces) <= MAX_MESSAGES:
-        return pieces
-    tail = "\n\n".join(pieces[MAX_MESSAGES - 1 :])
-    if len(tail) > MAX_TEXT_CHARS:
-        tail = tail[: MAX_TEXT_CHARS - len(CUT_JA)] + CUT_JA
-    return [*pieces[: MAX_MESSAGES - 1], tail]
-
-
-def button_label(text: str) -> str:
-    """LINE cuts nothing itself: a label over 20 characters makes the whole call fail.
-
-    >>> button_label("電子証明書の有効期限を自分で計算してみたいのですが")
-    '電子証明書の有効期限を自分で計算してみ…'
-    """
-    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
-
-
-def quick_reply_items(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """The turn's buttons as LINE quick-reply items (LINE shows them under the last bubble only).
-
-    Every button of the turn is kept, in order, so that "もしかして" suggestions in an
-    earlier message are not lost; past 13, the later messages' buttons win because
-    they answer the question just asked. Tapping sends the full text, not the label.
-    """
-
-    def usable(messages: Sequence[Message]) -> list[str]:
-        return list(dict.fromkeys(
-            c.strip() for m in messages for c in m.quick_replies if c.strip() and len(c.strip()) <= MAX_ACTION_TEXT_CHARS
-        ))
-
-    choices = usable(messages)
-    if len(choices) > MAX_QUICK_REPLIES:
-        keep = set(usable(tuple(reversed(messages)))[:MAX_QUICK_REPLIES])
-        choices = [c for c in choices if c in keep]
-    return [{"type": "action", "action": {"type": "message", "label": button_label(c), "text": c}} for c in choices]
-
-
-def line_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """A Turn's messages as the `messages` of a reply or push call.
-
-    >>> line_messages([Message("はい", ("やめる",))])
-    [{'type': 'text', 'text': 'はい', 'quickReply': {'items': [{'type': 'action', 'action': {'type': 'message', 'label': 'やめる', 'text': 'やめる'}}]}}]
-    """
-    bubbles: list[dict[str, Any]] = [
-        {"type": "text", "text": text} for text in fit_bubbles([m.text.strip() for m in messages if m.text.strip()])
-    ]
-    items = quick_reply_items(messages)
-    if bubbles and items:
-        bubbles[-1]["quickReply"] = {"items": items}
-    return bubbles
-
-
 def conversation_tag(key: str) -> str:
     """A name for a conversation in logs that does not reveal the LINE id."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
-
-
-def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
-    log.log(level, json.dumps({"event": event, **fields}, ensure_ascii=False))
-
-
-# --- outgoing calls ---------------------------------------------------------
-
-
-class LineApi:
-    """Reply and push calls with bounded retries, over one httpx client for the app's lifetime."""
-
-    def __init__(self, base: str, access_token: str, config: LineConfig) -> None:
-        self._base = base.rstrip("/")
-        self._token = access_token
-        self._config = config
-        self._client: httpx.AsyncClient | None = None
-
-    def _http(self) -> httpx.AsyncClient:
-        # Created on first use so that it belongs to the server's running event loop.
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._config.timeout_seconds, connect=min(5.0, self._config.timeout_seconds)),
-                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            )
-        return self._client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def reply(self, reply_token: str, messages: list[dict[str, Any]], still_fresh: Callable[[], bool]) -> str:
-        """'sent', 'stale' (the token expired or was refused: push instead) or 'failed'."""
-        response = await self._post(REPLY_PATH, {"replyToken": reply_token, "messages": messages}, {}, still_fresh)
-        if response is None:
-            return "stale" if not still_fresh() else "failed"
-        if response.is_success:
-            return "sent"
-        if response.status_code == 400 and "reply token" in _error_message(response).lower():
-            return "stale"
-        if response.status_code in TRANSIENT and not still_fresh():
-            return "stale"
-        _log("line_call_failed", logging.WARNING, path=REPLY_PATH, status=response.status_code, reason=_error_message(response))
-        return "failed"
-
-    async def push(self, to: str, messages: list[dict[str, Any]]) -> bool:
-        # The key goes on the first try too: LINE only deduplicates requests that all carry it.
-        headers = {"X-Line-Retry-Key": str(uuid.uuid4())}
-        response = await self._post(PUSH_PATH, {"to": to, "messages": messages}, headers, lambda: True)
-        if response is None:
-            return False
-        # 409: an earlier try with this retry key was accepted already.
-        if response.is_success or response.status_code == 409:
-            return True
-        _log("line_call_failed", logging.WARNING, path=PUSH_PATH, status=response.status_code, reason=_error_message(response))
-        return False
-
-    async def _post(
-        self, path: str, body: dict[str, Any], headers: dict[str, str], may_retry: Callable[[], bool]
-    ) -> httpx.Response | None:
-        """POST with retries on 429, 5xx and connection errors; the last response, or None if none came."""
-        headers = {"Authorization": f"Bearer {self._token}", **headers}
-        response: httpx.Response | None = None
-        for attempt in range(1, self._config.tries + 1):
-            try:
-                response = await self._http().post(self._base + path, json=body, headers=headers)
-            except httpx.HTTPError as exc:
-                response = None
-                _log("line_call_error", path=path, attempt=attempt, error=type(exc).__name__)
-            else:
-                if response.status_code not in TRANSIENT:
-                    return response
-                _log("line_call_retryable", path=path, attempt=attempt, status=response.status_code)
-            if attempt == self._config.tries or not may_retry():
-                break
-            await asyncio.sleep(self._config.retry_base_seconds * 2 ** (attempt - 1))
-        return response
-
-
-def _error_message(response: httpx.Response) -> str:
-    """LINE's error `message` (it names the problem, never the user), cut short for logs."""
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    message = payload.get("message") if isinstance(payload, dict) else None
-    return message[:200] if isinstance(message, str) else ""
 
 
 # --- the channel ------------------------------------------------------------
@@ -379,7 +129,8 @@ class LineChannel:
     def __init__(self, state: Any, config: LineConfig) -> None:
         self._bot = state.bot
         self._config = config
-        self._api = LineApi(state.settings.line_api_base, state.settings.line_channel_access_token or "", config)
+        self._api = LineApi(state.settings.line_api_base, state.settings.line_channel_access_token or "", tries=config.tries,
+                            retry_base_seconds=config.retry_base_seconds, timeout_seconds=config.timeout_seconds)
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
@@ -419,7 +170,7 @@ class LineChannel:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others
-            _log("line_event_error", logging.ERROR, conversation=conversation_tag(key), error=type(exc).__name__)
+            log_event("line_event_error", logging.ERROR, conversation=conversation_tag(key), error=type(exc).__name__)
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:
@@ -435,7 +186,7 @@ class LineChannel:
         if kind == "unfollow":
             await asyncio.to_thread(self._bot.reset, key)
             return
-        action = _action(event)
+        action = event_action(event)
         if action is None:
             return
         if not await self._claim(event, tag):
@@ -458,7 +209,7 @@ class LineChannel:
             return True
         context = event.get("deliveryContext")
         redelivery = isinstance(context, dict) and context.get("isRedelivery") is True
-        _log("line_event_duplicate", conversation=tag, redelivery=redelivery)
+        log_event("line_event_duplicate", conversation=tag, redelivery=redelivery)
         return False
 
     async def _turn(self, text: str, key: str, tag: str) -> tuple[Message, ...]:
@@ -468,7 +219,7 @@ class LineChannel:
             # Too long, empty: the same Japanese message the web gets with its 4xx.
             return (Message(str(exc)),)
         except Exception as exc:  # noqa: BLE001 - the user still deserves an answer
-            _log("line_turn_error", logging.ERROR, conversation=tag, error=type(exc).__name__)
+            log_event("line_turn_error", logging.ERROR, conversation=tag, error=type(exc).__name__)
             return (Message(FAILED_JA),)
         return turn.messages
 
@@ -484,26 +235,15 @@ class LineChannel:
         if isinstance(token, str) and token and still_fresh():
             outcome = await self._api.reply(token, body, still_fresh)
             if outcome != "stale":
-                _log("line_reply", logging.INFO if outcome == "sent" else logging.WARNING, conversation=tag, outcome=outcome)
+                log_event("line_reply", logging.INFO if outcome == "sent" else logging.WARNING, conversation=tag, outcome=outcome)
                 return
         to = push_target(event.get("source"))
         if to is None:
-            _log("line_push_impossible", logging.WARNING, conversation=tag)
+            log_event("line_push_impossible", logging.WARNING, conversation=tag)
             return
         sent = await self._api.push(to, body)
-        _log("line_push", logging.INFO if sent else logging.WARNING, conversation=tag, outcome="sent" if sent else "failed")
+        log_event("line_push", logging.INFO if sent else logging.WARNING, conversation=tag, outcome="sent" if sent else "failed")
 
-
-def _action(event: dict[str, Any]) -> str | None:
-    """What an event asks of the bot: 'turn', 'welcome', 'only_text', or None (nothing)."""
-    kind = event.get("type")
-    if kind == "follow":
-        return "welcome"
-    if kind == "postback":
-        return "turn" if event_text(event) else None
-    if kind == "message":
-        return "turn" if event_text(event) is not None else "only_text"
-    return None
 
 
 # --- the route --------------------------------------------------------------

@@ -16,7 +16,8 @@ import pytest
 from conftest import LiveServer
 from fake_line_api import PUSH, REPLY, Call, FakeLineApi
 
-from bot.line import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_TEXT_CHARS, line_messages, signature
+from bot.line import signature
+from bot.line_messages import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_TEXT_CHARS, line_messages
 from bot.replies import Message
 
 SECRET = "test-channel-secret"
