@@ -11,9 +11,11 @@ turn does, a follow event gets `Bot.welcome`, and the Turn becomes LINE message 
 items on the last bubble).
 
 Decisions:
-- A conversation is keyed by the LINE user: `line:{userId}`. In a group or a room it is
-  `line:{groupId|roomId}:{userId}`, so each member has their own dialogue there and a
-  1:1 chat with the same person stays separate.
+- A conversation is keyed by the LINE user, through a keyed digest: `line:` and the
+  HMAC-SHA256 of the user (in a group or a room: of the place and the user, so each member
+  has their own dialogue there, apart from a 1:1 chat), under a key derived from the
+  channel secret. No store holds a LINE id; the push fallback takes the id from the event
+  being handled, in memory.
 - Events of one conversation are handled in arrival order, one at a time; different
   conversations run side by side. `Bot.reply` is synchronous and runs in a thread.
 - An event is claimed in the session store under `line:{webhookEventId}` before it is
@@ -48,7 +50,9 @@ from fastapi.responses import JSONResponse
 
 from bot.engine import InputError
 from bot.line_api import LineApi, log_event
-from bot.line_messages import FAILED_JA, ONLY_TEXT_JA, event_action, event_text, line_messages, push_target, session_key
+from bot.line_messages import (
+    FAILED_JA, ONLY_TEXT_JA, event_action, event_text, line_messages, push_target, session_key, session_secret,
+)
 from bot.replies import Message, Turn
 from bot.settings import ConfigError
 
@@ -116,7 +120,7 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 
 
 def conversation_tag(key: str) -> str:
-    """A name for a conversation in logs that does not reveal the LINE id."""
+    """A name for a conversation in logs that is not its key: /api/chat takes any session id."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
@@ -129,6 +133,8 @@ class LineChannel:
     def __init__(self, state: Any, config: LineConfig) -> None:
         self._bot = state.bot
         self._config = config
+        secret = state.settings.line_channel_secret
+        self._session_secret = session_secret(secret) if secret else None
         self._api = LineApi(state.settings.line_api_base, state.settings.line_channel_access_token or "", tries=config.tries,
                             retry_base_seconds=config.retry_base_seconds, timeout_seconds=config.timeout_seconds)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -138,10 +144,12 @@ class LineChannel:
     def dispatch(self, events: Sequence[object], received: float) -> int:
         """Schedule the events; returns how many will be handled. Never waits for them."""
         scheduled = 0
+        if self._session_secret is None:
+            return 0  # the route refuses every webhook without a channel secret
         for event in events:
             if not isinstance(event, dict):
                 continue
-            key = session_key(event.get("source"))
+            key = session_key(event.get("source"), self._session_secret)
             if key is None:
                 continue
             # Tasks start in creation order and asyncio locks are fair: a conversation's turns keep their order.

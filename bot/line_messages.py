@@ -11,10 +11,10 @@ makes the whole call fail.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from bot.engine import valid_session_id
 from bot.replies import Message
 
 MAX_MESSAGES = 5
@@ -36,16 +36,32 @@ def _line_id(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def session_key(source: object) -> str | None:
+def session_secret(channel_secret: str) -> bytes:
+    """The key of conversation ids, derived from the channel secret.
+
+    A key of its own, so that the secret that signs webhooks keys one thing only.
+    Rotating the channel secret starts every LINE conversation afresh, as an idle
+    timeout would.
+    """
+    return hmac.new(channel_secret.encode("utf-8"), b"bot.line session key v1", hashlib.sha256).digest()
+
+
+def session_key(source: object, secret: bytes) -> str | None:
     """The conversation an event belongs to, or None when the source names nobody.
 
-    >>> session_key({"type": "user", "userId": "U4af4980629"})
-    'line:U4af4980629'
-    >>> session_key({"type": "group", "groupId": "Ca56f9463", "userId": "U4af4980629"})
-    'line:Ca56f9463:U4af4980629'
-    >>> session_key({"type": "room", "roomId": "Rb3f1"})
-    'line:Rb3f1'
-    >>> session_key({"type": "user"}) is None
+    A keyed digest (HMAC-SHA256) of who and where: stable across messages and
+    restarts, the same in every worker, and no store ever holds a LINE id. In a group
+    or a room each member has their own conversation, apart from their 1:1 chat.
+    The example agrees with openssl: K=$(printf 'bot.line session key v1' | openssl dgst
+    -sha256 -hmac secret -hex), then printf 'user\\nU4af4980629' | openssl dgst -sha256
+    -mac HMAC -macopt hexkey:$K.
+
+    >>> key = session_key({"type": "user", "userId": "U4af4980629"}, session_secret("secret"))
+    >>> key
+    'line:93b1788ce3931ac2ae8d5560b4cea994fd394671b52bfe18077b84b9712690b9'
+    >>> session_key({"type": "group", "groupId": "Ca56f9463", "userId": "U4af4980629"}, session_secret("secret")) != key
+    True
+    >>> session_key({"type": "user"}, session_secret("secret")) is None
     True
     """
     if not isinstance(source, dict):
@@ -56,13 +72,12 @@ def session_key(source: object) -> str | None:
         place = _line_id(source.get("groupId" if kind == "group" else "roomId"))
         if place is None:
             return None
-        key = f"line:{place}:{user}" if user else f"line:{place}"
+        who = f"{kind}\n{place}\n{user or ''}"
     elif user is not None:
-        key = f"line:{user}"
+        who = f"user\n{user}"
     else:
         return None
-    # Real LINE ids are short hex; anything else still gets a stable, valid session id.
-    return key if valid_session_id(key) else "line:h:" + hashlib.sha256(key.encode()).hexdigest()[:40]
+    return "line:" + hmac.new(secret, who.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def push_target(source: object) -> str | None:

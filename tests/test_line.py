@@ -7,8 +7,10 @@ settings or a restart use `server_factory`. Every conversation uses its own user
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ import pytest
 from conftest import LiveServer
 from fake_line_api import PUSH, REPLY, Call, FakeLineApi
 
+from bot.engine import valid_session_id
 from bot.line import signature
 from bot.line_messages import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_TEXT_CHARS, line_messages
 from bot.replies import Message
@@ -269,6 +272,54 @@ def test_in_a_group_each_member_has_their_own_conversation(shared_server: LiveSe
     assert "2025年5月10日" in answers[alice_in_group["replyToken"]]
     assert "2025年5月10日" not in answers[bob_in_group["replyToken"]]
     assert "2025年5月10日" not in answers[alice_alone["replyToken"]]
+
+
+def database_bytes(db: Path) -> bytes:
+    """Everything SQLite keeps for this database: the file, its write-ahead log and shared memory."""
+    return b"".join(path.read_bytes() for path in sorted(db.parent.glob(db.name + "*")))
+
+
+def stored_session_ids(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM sessions")]
+
+
+def test_the_database_never_holds_a_raw_line_id(server_factory: Any, fake: FakeLineApi) -> None:
+    fake.reset()
+    server = server_factory(**line_env(fake))
+    db = Path(server.env["BOT_DB"])
+    alice, bob = new_user(), new_user()
+    group, room = "C" + uuid.uuid4().hex, "R" + uuid.uuid4().hex
+    assert "生年月日" in say(server, fake, alice, "有効期限を計算したい").text()
+    assert "発行" in say(server, fake, alice, "1990年5月10日").text()
+    for ev in (text(alice, "手数料はいくら?", source={"type": "group", "groupId": group, "userId": alice}),
+               text(bob, "手数料はいくら?", source={"type": "room", "roomId": room, "userId": bob}),
+               event("follow", bob, follow={"isUnblocked": False})):
+        before = len(fake.calls)
+        assert post(server, [ev]).status_code == 200
+        fake.wait_for(before + 1)
+    # The push fallback still knows whom to push to: the raw id lives in the in-flight event only.
+    fake.reject_reply_tokens = True
+    before = len(fake.calls)
+    assert post(server, [text(bob, "暗証番号を忘れた")]).status_code == 200
+    push = fake.wait_for(before + 2)[before + 1]
+    assert push.path == PUSH and push.body["to"] == bob and "再設定" in push.text()
+    fake.reject_reply_tokens = False
+
+    # Alice's dialogue goes on after a restart: her key is stable, not a per-process secret.
+    server.restart()
+    asked = say(server, fake, alice, "2021年3月1日")
+    assert "カードと同じ日" in [i["action"]["text"] for i in asked.body["messages"][-1]["quickReply"]["items"]]
+
+    ids = stored_session_ids(db)
+    assert len(ids) == 4  # alice alone, alice in the group, bob in the room, bob alone
+    assert all(valid_session_id(i) and i.startswith("line:") for i in ids)
+    raw_ids = (alice, bob, group, room)
+    assert [i for i in raw_ids if i.encode() in database_bytes(db)] == []
+    server.stop()  # the last connection's checkpoint moves the write-ahead log into the file
+    everything = database_bytes(db)
+    assert all(i.encode() in everything for i in ids)  # the scan does find what is stored
+    assert [i for i in raw_ids if i.encode() in everything] == []
 
 
 # --- delivery: retries, expired tokens, redelivery ---------------------------------

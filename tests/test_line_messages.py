@@ -19,8 +19,11 @@ from bot.line_messages import (
     line_messages,
     push_target,
     quick_reply_items,
+    session_key,
+    session_secret,
     split_text,
 )
+from bot.engine import valid_session_id
 from bot.replies import Message
 
 # --- events in ------------------------------------------------------------------
@@ -48,6 +51,46 @@ EVENTS = [
 def test_what_an_event_says_and_asks(event: dict[str, Any], said: str | None, action: str | None) -> None:
     assert event_text(event) == said
     assert event_action(event) == action
+
+
+SECRET = session_secret("channel-secret")
+USER = "U4af4980629e4f5b8c8d1a2b3c4d5e6f7"
+
+SOURCES = [
+    # (source, who it stands for; None: nobody)
+    ({"type": "user", "userId": USER}, "alice"),
+    ({"userId": USER}, "alice"),  # no type: a user still
+    ({"type": "user", "userId": "U" + "f" * 32}, "bob"),
+    ({"type": "group", "groupId": "Ca56f9463", "userId": USER}, "alice in the group"),
+    ({"type": "group", "groupId": "Ca56f9463"}, "the group"),
+    ({"type": "room", "roomId": "Ca56f9463", "userId": USER}, "alice in the room"),  # same id, another kind
+    ({"type": "group", "groupId": "U4af4980629e4f5b8c8d1a2b3c4d5e6f7"}, "a group named like alice"),
+    ({"type": "user", "userId": "あ" * 500}, "a very long, non-ASCII id"),
+    ({"type": "user"}, None),
+    ({"type": "user", "userId": ""}, None),
+    ({"type": "group", "userId": USER}, None),
+    ({"type": "room", "roomId": 7, "userId": USER}, None),
+    (None, None),
+]
+
+
+def test_session_keys_are_valid_distinct_digests_that_hold_no_line_id() -> None:
+    keys = {who: session_key(source, SECRET) for source, who in SOURCES}
+    assert keys.pop(None) is None
+    named = {who: key for who, key in keys.items() if key is not None}
+    assert len(set(named.values())) == len(named) == 7
+    for source, who in SOURCES:
+        key = session_key(source, SECRET)
+        assert key == named.get(who)  # the same source always gives the same key
+        if key is not None:
+            assert valid_session_id(key) and key.startswith("line:") and len(key) == 69
+            assert not any(isinstance(v, str) and v in key for v in source.values())
+
+
+def test_session_keys_depend_on_the_channel_secret() -> None:
+    source = {"type": "user", "userId": USER}
+    assert session_key(source, session_secret("another-secret")) != session_key(source, SECRET)
+    assert session_secret("channel-secret") == SECRET
 
 
 PUSH_TARGETS = [
