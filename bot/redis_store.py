@@ -12,10 +12,8 @@ import json
 
 import redis
 
-from bot.sessions import State
+from bot.sessions import EVENT_TTL_SECONDS, State
 from bot.settings import ConfigError
-
-EVENT_TTL_SECONDS = 7 * 86400  # LINE redelivers for far less than a week
 
 
 class RedisStore:

@@ -3,11 +3,16 @@
 A state is a JSON-serialisable dict owned by bot.dialogue; stores never look inside.
 `claim_event` is the channels' redelivery record (LINE webhookEventId): it answers
 True exactly once per key, also across restarts for the persistent stores.
+
+A state can hold a birth date, so a conversation idle for longer than the idle timeout
+is not only unreadable but deleted: MemoryStore sweeps it out, SqliteStore deletes the
+rows in a background thread, and Redis expires the key itself.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -15,6 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 State = dict[str, Any]
+log = logging.getLogger(__name__)
+
+EVENT_TTL_SECONDS = 7 * 86400  # LINE redelivers for far less than a week
+SWEEP_SECONDS = 60.0  # how often stale conversations and events are deleted
 
 
 class SessionStore(Protocol):
@@ -38,13 +47,19 @@ class MemoryStore:
         self._states: dict[str, tuple[float, str]] = {}
         self._events: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._swept = clock()
 
     def load(self, session_id: str) -> State | None:
         now = self._clock()
         with self._lock:
-            self._expire(now)
+            if now - self._swept >= SWEEP_SECONDS:
+                # A sweep walks every conversation: at most once a minute, not once per turn.
+                self._expire(now)
+                self._swept = now
             item = self._states.get(session_id)
-            return None if item is None else json.loads(item[1])
+            if item is None or now - item[0] > self._idle:
+                return None
+            return json.loads(item[1])
 
     def save(self, session_id: str, state: State) -> None:
         text = json.dumps(state, ensure_ascii=False)
@@ -54,6 +69,10 @@ class MemoryStore:
     def delete(self, session_id: str) -> None:
         with self._lock:
             self._states.pop(session_id, None)
+
+    def __len__(self) -> int:
+        """Conversations held, stale ones not yet swept included."""
+        return len(self._states)
 
     def claim_event(self, key: str) -> bool:
         with self._lock:
@@ -69,38 +88,74 @@ class MemoryStore:
         stale = [k for k, (at, _) in self._states.items() if now - at > self._idle]
         for key in stale:
             del self._states[key]
-        old_events = [k for k, at in self._events.items() if now - at > 86400]
+        old_events = [k for k, at in self._events.items() if now - at > EVENT_TTL_SECONDS]
         for key in old_events:
             del self._events[key]
 
 
 class SqliteStore:
-    """Conversations in SQLite, so they survive a restart. One connection per thread."""
+    """Conversations in SQLite, so they survive a restart. One connection per thread.
 
-    def __init__(self, path: str, idle_seconds: int = 1800) -> None:
+    A daemon thread deletes stale rows every `sweep_seconds` (and once at start), so the
+    request path never waits on a large DELETE.
+    """
+
+    def __init__(self, path: str, idle_seconds: int = 1800, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
         self._path = path
         self._idle = idle_seconds
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with self._conn() as conn:
-            conn.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS sessions (
-                    id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS seen_events (
-                    key TEXT PRIMARY KEY, at REAL NOT NULL);
-                """
+        self._conn().executescript(
+            """
+            CREATE TABLE IF NOT EXISTS sessions (
+                id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated);
+            CREATE TABLE IF NOT EXISTS seen_events (
+                key TEXT PRIMARY KEY, at REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS seen_events_at ON seen_events (at);
+            """
+        )
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        if path != ":memory:":  # a :memory: database is per connection: nothing to share with a thread
+            self._sweeper = threading.Thread(
+                target=self._sweep_loop, args=(sweep_seconds,), name="sessions-sweeper", daemon=True
             )
+            self._sweeper.start()
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            # close() closes every thread's connection, from whichever thread calls it.
+            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Overwrite what is deleted: a swept birth date must not linger in free pages.
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
         return conn
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete conversations idle past the timeout and redelivery records past a week; return how many."""
+        now = time.time() if now is None else now
+        conn = self._conn()
+        sessions = conn.execute("DELETE FROM sessions WHERE updated < ?", (now - self._idle,)).rowcount
+        events = conn.execute("DELETE FROM seen_events WHERE at < ?", (now - EVENT_TTL_SECONDS,)).rowcount
+        return sessions + events
+
+    def _sweep_loop(self, every: float) -> None:
+        while True:
+            try:
+                self.sweep()
+            except sqlite3.Error:
+                log.exception("sessions: sweeping stale conversations failed; trying again later")
+            if self._stop.wait(every):
+                return
 
     def load(self, session_id: str) -> State | None:
         row = self._conn().execute(
@@ -127,7 +182,11 @@ class SqliteStore:
         return cur.rowcount == 1
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join()
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
