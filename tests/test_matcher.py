@@ -148,6 +148,15 @@ FIRST_MESSAGES: list[tuple[str, str | None]] = [
     ("更新をやめたい", "expired_certificate"),  # not renewing, not a dialogue cancel
     ("もう更新はしないつもり", "expired_certificate"),
     ("わかりました、ありがとう", "thanks"),
+    ("平日行けないので土日でもやってる窓口ある?", "office_hours"),
+    ("祝日は窓口しまってる?", "office_hours"),
+    ("年末年始って何日まで受け付けてますか", "office_hours"),  # not the renewal window
+    ("電子証明書は全部でいくつあるの", "about_certificates"),  # not the PIN kinds
+    ("失効したらもう二度と作れないの?", "expired_certificate"),
+    ("パスポートの期限が切れた", None),  # someone else's expiry
+    ("銀行の暗証番号を変えたい", None),  # someone else's PIN
+    ("確定申告の書き方を教えて", None),
+    ("住民票をコンビニで取りたい", None),  # the service, not a certificate that stopped working
 ]
 
 
