@@ -45,6 +45,30 @@ app = FastAPI(
 )
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, e.g. invalid_json, empty_text, text_too_long, rate_limited")
+    message: str = Field(description="for the user, in Japanese, with an English gloss in brackets")
+    field: str | None = Field(default=None, description="the request field at fault, where there is one")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give: all share one body shape."""
+    meaning = {
+        400: "malformed JSON, empty or too long text, control characters, a bad session_id",
+        413: "the body is over MAX_BODY_BYTES",
+        422: "a field is missing or has the wrong type or range (`field` names it)",
+        429: "over RATE_LIMIT_PER_MINUTE for this client; see Retry-After",
+    }
+    return {status: {"model": ErrorResponse, "description": meaning[status]} for status in statuses}
+
+
+API_ERRORS = _errors(400, 413, 422, 429)
+
+
 def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
 
@@ -150,20 +174,20 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.post("/api/chat", response_model=ChatResponse)
+@app.post("/api/chat", response_model=ChatResponse, responses=API_ERRORS)
 async def chat(body: ChatRequest) -> dict[str, Any]:
     # A turn is about a millisecond of CPU under the GIL: a worker thread would buy no
     # parallelism and cost a hop each way, so it runs on the event loop.
     return state.bot.reply(body.text, body.session_id, body.municipality, channel="web").as_dict()
 
 
-@app.get("/api/welcome")
+@app.get("/api/welcome", responses=API_ERRORS)
 def welcome(session_id: str | None = None, municipality: str | None = None) -> dict[str, Any]:
     turn = state.bot.welcome(session_id, municipality)
     return {"session_id": turn.session_id, "messages": [m.as_dict() for m in turn.messages]}
 
 
-@app.post("/api/rules/expiry")
+@app.post("/api/rules/expiry", responses=API_ERRORS)
 def rules_expiry(body: ExpiryRequest) -> dict[str, Any]:
     return rules.to_json(rules.expiry(
         body.birth_date, body.issued_on, card_issued_on=body.card_issued_on,
@@ -172,12 +196,12 @@ def rules_expiry(body: ExpiryRequest) -> dict[str, Any]:
     ))
 
 
-@app.post("/api/rules/renewal-window")
+@app.post("/api/rules/renewal-window", responses=API_ERRORS)
 def rules_window(body: WindowRequest) -> dict[str, Any]:
     return rules.to_json(rules.renewal_window(body.expires_on, body.today or state.bot.today()))
 
 
-@app.post("/api/rules/fee")
+@app.post("/api/rules/fee", responses=API_ERRORS)
 def rules_fee(body: FeeRequest) -> dict[str, Any]:
     return rules.to_json(rules.fee(body.reason))
 

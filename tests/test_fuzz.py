@@ -1,8 +1,8 @@
 """Property-based fuzzing of every operation in the server's own OpenAPI schema (schemathesis).
 
 Schemathesis generates valid (positive) and invalid (negative) requests from /openapi.json and sends them to a real
-server on 127.0.0.1. Whatever it sends, the server never answers 5xx, and every 4xx carries the
-documented `{"error": {"code", "message"}}` body. Bounded: max_examples per operation, no deadline.
+server on 127.0.0.1. Whatever it sends, the server never answers 5xx, every answer matches the schema's
+body for its status, and every 4xx carries the documented `{"error": {"code", "message"}}` body. Bounded: max_examples per operation, no deadline.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from conftest import LiveServer
 
@@ -92,7 +92,8 @@ def test_no_server_errors_and_json_errors_for_4xx(api_schema: Any, label: str, m
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def fuzz(case: Any) -> None:
         response = case.call(timeout=30)
-        case.validate_response(response, checks=[not_a_server_error])
+        # Every answer, 200 or 4xx, must also match the body the schema documents for its status.
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
         if 400 <= response.status_code < 500:
             assert_json_error(response)
 

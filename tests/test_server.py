@@ -555,3 +555,19 @@ def test_far_dates_in_a_dialogue_are_refused_not_a_server_error(client: httpx.Cl
     refused = chat(client, "9999年12月31日に発行", session_id)
     assert refused["result"] is None and MESSAGES["ask_issued_on"] in said(refused), said(refused)
     assert finish_expiry_dialogue(client, session_id)["result"] == EXPECTED_1990
+
+
+def test_openapi_documents_the_error_body_integrators_get(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]  # FastAPI's `detail` shape
+    error = spec["components"]["schemas"]["ErrorDetail"]
+    assert {"code", "message"} <= set(error["required"])
+    for path, method in (("/api/chat", "post"), ("/api/welcome", "get"), ("/api/rules/expiry", "post"),
+                         ("/api/rules/renewal-window", "post"), ("/api/rules/fee", "post")):
+        responses = spec["paths"][path][method]["responses"]
+        for status in ("400", "413", "422", "429"):
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (path, status)
+    # and what the server really sends for a 422 has that shape
+    error = assert_error(client.post("/api/rules/fee", json={"reason": 3}), 422)
+    assert error["field"] == "reason"
