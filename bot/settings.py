@@ -45,6 +45,14 @@ def _str(name: str, default: str | None) -> str | None:
     return default if raw is None or raw == "" else raw
 
 
+def log_retention_days() -> int:
+    """LOG_RETENTION_DAYS: how many days the turn log keeps a turn; 0 keeps every turn."""
+    days = _int("LOG_RETENTION_DAYS", 365)
+    if days < 0:
+        raise ConfigError(f"Config 'LOG_RETENTION_DAYS' must be 0 (keep forever) or a number of days, got {days}")
+    return days
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -53,6 +61,7 @@ class Settings:
     session_store: str  # "sqlite" | "memory" | "redis"
     redis_url: str | None
     session_idle_seconds: int
+    log_retention_days: int  # the turn log forgets turns older than this; 0: never
     rate_limit_per_minute: int
     max_text_chars: int
     max_body_bytes: int
@@ -83,6 +92,7 @@ class Settings:
             session_store=store,
             redis_url=redis_url,
             session_idle_seconds=_int("SESSION_IDLE_SECONDS", 1800),
+            log_retention_days=log_retention_days(),
             rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 60),
             max_text_chars=_int("MAX_TEXT_CHARS", 1000),
             max_body_bytes=_int("MAX_BODY_BYTES", 16384),

@@ -8,6 +8,11 @@ and writes batches in one transaction each. `flush()` waits for the queue to dra
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
 conversation, but the log cannot be used to continue someone's conversation, and a LINE
 user id never reaches the table.
+
+Retention: turns older than `retention_days` (LOG_RETENTION_DAYS, default 365; 0 keeps
+them all) are deleted by the writer thread, once when it starts and then at most once an
+hour, never on the request path. Deleted text is overwritten (`secure_delete`), not
+left behind in the file's free pages.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import math
 import queue
 import sqlite3
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from bot.privacy import mask
+from bot.settings import log_retention_days
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,9 @@ _INSERT = (
 )
 
 _memory_names = itertools.count()
+
+PRUNE_EVERY_SECONDS = 3600.0
+_DAY_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -81,11 +92,34 @@ def session_digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:16]
 
 
+def prune_turns(conn: sqlite3.Connection, before: float, chunk: int = 5000) -> int:
+    """Delete the turns logged before `before` (a Unix time); return how many.
+
+    A chunk per transaction (the connection is in autocommit mode): the session store
+    writes to the same file, and one long DELETE would keep its saves waiting.
+    """
+    deleted = 0
+    while True:
+        count = conn.execute(
+            "DELETE FROM turn_log WHERE id IN (SELECT id FROM turn_log WHERE at < ? LIMIT ?)", (before, chunk)
+        ).rowcount
+        deleted += count
+        if count < chunk:
+            return deleted
+
+
 class TurnLog:
     def __init__(
         self, path: str, *, queue_size: int = 10_000, batch_size: int = 500, put_timeout: float = 1.0,
-        linger: float = 0.2,
+        linger: float = 0.2, retention_days: int | None = None, now: Callable[[], float] = time.time,
+        prune_every: float = PRUNE_EVERY_SECONDS,
     ) -> None:
+        """`retention_days` None reads LOG_RETENTION_DAYS; `now` is the wall clock pruning measures age by."""
+        self._retention_days = log_retention_days() if retention_days is None else retention_days
+        if self._retention_days < 0:
+            raise ValueError(f"TurnLog: retention_days must be 0 (keep forever) or more, got {self._retention_days}")
+        self._now = now
+        self._prune_every = prune_every
         if path == ":memory:":
             # Writer and readers are different connections; a named shared-cache database
             # lets them see one another.
@@ -106,6 +140,8 @@ class TurnLog:
         self._counts_lock = threading.Lock()
         self.dropped = 0  # turns not logged because the queue stayed full
         self.failed = 0  # turns lost to a database error
+        self.pruned = 0  # turns deleted for being older than the retention period
+        self._started = threading.Event()  # the writer's first pruning is over
         # Holding one connection open keeps a shared-cache memory database alive.
         self._keeper = self._connect()
         self._keeper.executescript(_SCHEMA)
@@ -137,7 +173,8 @@ class TurnLog:
             log.warning("turn log queue full; %d turns dropped so far", self.dropped)
 
     def flush(self) -> None:
-        """Return once every turn recorded so far is written (or counted as failed)."""
+        """Return once every turn recorded so far is written (or counted as failed), and old ones pruned."""
+        self._started.wait()
         self._queue.join()
 
     def report(self, since: datetime, until: datetime, limit: int = 20) -> dict[str, Any]:
@@ -209,35 +246,64 @@ class TurnLog:
         return conn
 
     def _write_loop(self) -> None:
-        conn = self._connect()
+        conn: sqlite3.Connection | None = None
         try:
+            conn = self._connect()
+            # Overwrite what pruning deletes: an old question must not linger in free pages.
+            conn.execute("PRAGMA secure_delete=ON")
+            next_prune = self._prune(conn) if self._retention_days else math.inf
+            self._started.set()
             while True:
-                first = self._queue.get()
-                items = [first]
-                deadline = time.monotonic() + self._linger
-                while first is not _STOP and len(items) < self._batch_size:
-                    remaining = deadline - time.monotonic()
-                    try:
-                        item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    items.append(item)
-                    if item is _STOP:
-                        break
-                turns = [item for item in items if item is not _STOP]
+                wait = None if next_prune == math.inf else max(0.0, next_prune - time.monotonic())
                 try:
-                    if turns:
-                        self._write(conn, turns)
-                except sqlite3.Error:
-                    self.failed += len(turns)
-                    log.exception("turn log: %d turns not written", len(turns))
-                finally:
-                    for _ in items:
-                        self._queue.task_done()
-                if len(turns) != len(items):
+                    first = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    first = None
+                if first is not None and not self._write_batch(conn, first):
                     return
+                if time.monotonic() >= next_prune:
+                    next_prune = self._prune(conn)
         finally:
-            conn.close()
+            self._started.set()
+            if conn is not None:
+                conn.close()
+
+    def _write_batch(self, conn: sqlite3.Connection, first: Any) -> bool:
+        """Write `first` and what follows within the linger time; False once told to stop."""
+        items = [first]
+        deadline = time.monotonic() + self._linger
+        while first is not _STOP and len(items) < self._batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            items.append(item)
+            if item is _STOP:
+                break
+        turns = [item for item in items if item is not _STOP]
+        try:
+            if turns:
+                self._write(conn, turns)
+        except sqlite3.Error:
+            self.failed += len(turns)
+            log.exception("turn log: %d turns not written", len(turns))
+        finally:
+            for _ in items:
+                self._queue.task_done()
+        return len(turns) == len(items)
+
+    def _prune(self, conn: sqlite3.Connection) -> float:
+        """Delete the turns past the retention period; return when (time.monotonic) to prune next."""
+        try:
+            deleted = prune_turns(conn, self._now() - self._retention_days * _DAY_SECONDS)
+        except sqlite3.Error:
+            log.exception("turn log: pruning turns older than %d days failed; trying again later", self._retention_days)
+        else:
+            self.pruned += deleted
+            if deleted:
+                log.info("turn log: deleted %d turns older than %d days", deleted, self._retention_days)
+        return time.monotonic() + self._prune_every
 
     @staticmethod
     def _write(conn: sqlite3.Connection, turns: list[_Turn]) -> None:

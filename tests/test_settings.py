@@ -8,7 +8,7 @@ from bot.settings import ConfigError, Settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PORT", "RATE_LIMIT_PER_MINUTE", "SESSION_STORE", "BOT_TODAY", "CORS_ALLOW_ORIGINS"):
+    for name in ("PORT", "RATE_LIMIT_PER_MINUTE", "SESSION_STORE", "BOT_TODAY", "CORS_ALLOW_ORIGINS", "LOG_RETENTION_DAYS"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings.from_env()
     assert settings.port == 8000
@@ -16,16 +16,19 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.session_store == "sqlite"
     assert settings.fixed_today is None
     assert settings.cors_allow_origins == ("*",)
+    assert settings.log_retention_days == 365
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "9001")
     monkeypatch.setenv("BOT_TODAY", "2026-01-15")
     monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("LOG_RETENTION_DAYS", "0")
     settings = Settings.from_env()
     assert settings.port == 9001
     assert settings.fixed_today == date(2026, 1, 15)
     assert settings.cors_allow_origins == ("https://a.example", "https://b.example")
+    assert settings.log_retention_days == 0  # keep every turn
 
 
 @pytest.mark.parametrize(
@@ -35,6 +38,9 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MATCH_ACCEPT_THRESHOLD", "high", "Config 'MATCH_ACCEPT_THRESHOLD' must be a number"),
         ("BOT_TODAY", "15/01/2026", "Config 'BOT_TODAY' must be a date"),
         ("SESSION_STORE", "mongo", "Config 'SESSION_STORE' must be sqlite, memory or redis"),
+        ("LOG_RETENTION_DAYS", "-1", "Config 'LOG_RETENTION_DAYS' must be 0 \\(keep forever\\) or a number of days"),
+        ("LOG_RETENTION_DAYS", "1y", "Config 'LOG_RETENTION_DAYS' must be an integer"),
+        ("LOG_RETENTION_DAYS", "30.5", "Config 'LOG_RETENTION_DAYS' must be an integer"),
     ],
 )
 def test_bad_values_are_loud(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:

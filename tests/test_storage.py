@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.sessions import SqliteStore
-from bot.storage import TurnLog, format_report, session_digest
+from bot.settings import ConfigError
+from bot.storage import TurnLog, format_report, prune_turns, session_digest
 
 JST = ZoneInfo("Asia/Tokyo")
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=JST)
@@ -145,7 +147,7 @@ def test_log_survives_a_restart_and_shares_the_session_file(db: str) -> None:
     first = TurnLog(db)
     record(first, "最初", "greeting", True)
     first.close()
-    second = TurnLog(db)
+    second = TurnLog(db, retention_days=0)  # T0 is a fixed day: a year on, the default would prune it
     record(second, "二回目", None, False, 1)
     assert second.report(T0, T0 + timedelta(hours=1))["turns"] == 2
     second.close()
@@ -210,3 +212,104 @@ def test_format_report_takes_the_minimal_shape() -> None:
     text = format_report({"turns": 0, "intents": [], "unanswered": []})
     assert "Turns: 0" in text
     assert text.count("(なし / none)") == 2
+
+
+# --- retention ------------------------------------------------------------------
+
+NOW = T0 + timedelta(days=400)
+DAY = 86400
+
+
+def seed(db: str, ages_days: list[float]) -> None:
+    """Turns logged `age` days before NOW, written by a log that keeps everything."""
+    turns = TurnLog(db, retention_days=0)
+    for age in ages_days:
+        turns.record(session_id="s", channel="web", text=f"{age}日前の質問", intent=None, confidence=0.0,
+                     answered=False, municipality=None, at=NOW - timedelta(days=age))
+    turns.close()
+
+
+def texts(db: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT text FROM turn_log ORDER BY at")]
+
+
+@pytest.mark.parametrize(
+    ("retention_days", "kept"),
+    [
+        (365, ["365日前の質問", "364.9日前の質問", "1日前の質問"]),  # exactly 365 days old is kept
+        (30, ["1日前の質問"]),
+        (1, ["1日前の質問"]),
+        (0, ["800日前の質問", "365.1日前の質問", "365日前の質問", "364.9日前の質問", "1日前の質問"]),  # 0: keep forever
+    ],
+)
+def test_turns_past_the_retention_are_deleted_when_the_log_starts(db: str, retention_days: int, kept: list[str]) -> None:
+    seed(db, [800, 365.1, 365, 364.9, 1])
+    turns = TurnLog(db, retention_days=retention_days, now=NOW.timestamp)
+    turns.flush()  # waits for the start-up pruning too
+    assert texts(db) == kept
+    assert turns.pruned == 5 - len(kept)
+    turns.close()
+
+
+def test_pruning_is_never_on_the_request_path_and_at_most_once_an_hour(db: str) -> None:
+    clock = [NOW.timestamp()]
+    turns = TurnLog(db, retention_days=30, now=lambda: clock[0])
+    turns.record(session_id="s", channel="web", text="古い", intent=None, confidence=0.0, answered=False,
+                 municipality=None, at=NOW - timedelta(days=20))
+    turns.flush()
+    clock[0] += 20 * DAY  # the turn is 40 days old now
+    for i in range(3):
+        turns.record(session_id="s", channel="web", text=f"新しい{i}", intent=None, confidence=0.0,
+                     answered=False, municipality=None, at=NOW + timedelta(days=20))
+    turns.flush()
+    assert "古い" in texts(db) and turns.pruned == 0  # the next pruning is an hour after the first
+    turns.close()
+
+
+def test_the_writer_prunes_again_on_its_own_while_idle(db: str) -> None:
+    seed(db, [10])
+    clock = [NOW.timestamp()]
+    turns = TurnLog(db, retention_days=30, now=lambda: clock[0], prune_every=0.1)
+    turns.flush()
+    assert texts(db) == ["10日前の質問"]
+    clock[0] += 25 * DAY  # 35 days old: the next round deletes it, with no turn recorded to wake the writer
+    deadline = time.monotonic() + 3
+    while turns.pruned == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert turns.pruned == 1 and texts(db) == []
+    turns.close()
+
+
+def test_a_pruned_question_does_not_linger_in_the_file(db: str) -> None:
+    seed(db, [90, 1])
+    turns = TurnLog(db, retention_days=30, now=NOW.timestamp)
+    turns.flush()
+    turns.close()
+    raw = b"".join(path.read_bytes() for path in Path(db).parent.iterdir())
+    assert "1日前の質問".encode() in raw  # the scan sees what is kept
+    assert "90日前の質問".encode() not in raw
+
+
+def test_prune_turns_deletes_in_chunks_and_counts(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "t.sqlite3", isolation_level=None)
+    conn.execute("CREATE TABLE turn_log (id INTEGER PRIMARY KEY, at REAL NOT NULL)")
+    conn.executemany("INSERT INTO turn_log (at) VALUES (?)", [(float(at),) for at in range(23)])
+    assert prune_turns(conn, before=12, chunk=5) == 12
+    assert [row[0] for row in conn.execute("SELECT at FROM turn_log")] == [float(at) for at in range(12, 23)]
+    assert prune_turns(conn, before=12, chunk=5) == 0
+    conn.close()
+
+
+def test_retention_comes_from_the_environment_and_a_bad_one_is_loud(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(db, [10, 1])
+    monkeypatch.setenv("LOG_RETENTION_DAYS", "5")
+    turns = TurnLog(db, now=NOW.timestamp)
+    turns.flush()
+    assert texts(db) == ["1日前の質問"]
+    turns.close()
+    monkeypatch.setenv("LOG_RETENTION_DAYS", "a year")
+    with pytest.raises(ConfigError, match="LOG_RETENTION_DAYS"):
+        TurnLog(db)
+    with pytest.raises(ValueError, match="retention_days"):
+        TurnLog(db, retention_days=-1)
