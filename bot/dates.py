@@ -1,12 +1,25 @@
 """Reading the dates citizens type, and writing dates the way the bot says them.
 
 Users type dates in many shapes: Western or era years, ASCII or full-width digits,
-kanji numerals, hiragana, abbreviations such as R3.4.1, and relative words such as
-明日 or 来月末. `find_dates` finds every date-like span in a message so that the
-dialogue can tell a birth date from an issue date by the words around each span;
-`parse_date` wants exactly one date. A span that looks like a date but is not one
-(2月30日, a year and month without a day) comes back as a `DateParseError` whose
-`reason` is a plain Japanese sentence the dialogue can show as its reprompt.
+kanji numerals, hiragana (へいせいにねんさんがつついたち), abbreviations such as R3.4.1
+or 令3.4.1, parts separated by spaces (1990 4 1), and relative words such as 明日 or
+来月末. `find_dates` finds every date-like span in a message so that the dialogue can
+tell a birth date from an issue date by the words around each span; `parse_date`
+wants exactly one date. A span that looks like a date but is not one (2月30日, a year
+and month without a day) comes back as a `DateParseError` whose `reason` is a plain
+Japanese sentence the dialogue can show as its reprompt.
+
+Decisions worth knowing:
+
+- Two-digit years (90/4/1, 90年4月1日) are refused with a reason that asks for four
+  digits or an era. Nothing here knows whether a date is a birth date (1925 and 2025
+  both possible) or an expiry (2035 as likely as 1935), so every two-digit year has two
+  readings within 1900-2199 and we do not guess. 90.4.1 is not a date-like span at all:
+  dots also separate version numbers (iOS 17.4.1).
+- Hiragana numerals and day names (ついたち, はつか, にじゅうよっか) are read only in a date
+  that has its year. The dialogue's check that a birth date has a year looks at digits
+  and kanji, so a yearless しがつついたち is left unread rather than silently given this year.
+- Katakana is read for the era and the units (レイワ3ネン), not for the numbers themselves.
 """
 
 from __future__ import annotations
@@ -52,12 +65,13 @@ _ERAS = (
     _Era("平成", date(1989, 1, 8)),
     _Era("令和", date(2019, 5, 1)),
 )
+# One-kanji (令3.4.1) and one-letter (R3.4.1) abbreviations as printed on forms and cards.
 _ERA_BY_SPELLING = {
-    "令和": "令和", "れいわ": "令和", "レイワ": "令和", "r": "令和",
-    "平成": "平成", "へいせい": "平成", "ヘイセイ": "平成", "h": "平成",
-    "昭和": "昭和", "しょうわ": "昭和", "ショウワ": "昭和", "s": "昭和",
-    "大正": "大正", "たいしょう": "大正", "タイショウ": "大正", "t": "大正",
-    "明治": _MEIJI, "めいじ": _MEIJI, "メイジ": _MEIJI, "m": _MEIJI,
+    "令和": "令和", "れいわ": "令和", "レイワ": "令和", "r": "令和", "令": "令和",
+    "平成": "平成", "へいせい": "平成", "ヘイセイ": "平成", "h": "平成", "平": "平成",
+    "昭和": "昭和", "しょうわ": "昭和", "ショウワ": "昭和", "s": "昭和", "昭": "昭和",
+    "大正": "大正", "たいしょう": "大正", "タイショウ": "大正", "t": "大正", "大": "大正",
+    "明治": _MEIJI, "めいじ": _MEIJI, "メイジ": _MEIJI, "m": _MEIJI, "明": _MEIJI,
 }
 
 
@@ -101,23 +115,48 @@ _KANJI_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "�
                  "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
 
+# Numbers read aloud, with the sound changes of counting (いっせん, ろっぴゃく, じゅっ).
+# No PyPI package reads kana numerals (kanjize and its kin read kanji only), so a table.
+_KANA_DIGITS = {"いち": 1, "いっ": 1, "に": 2, "さん": 3, "よん": 4, "よ": 4, "し": 4, "ご": 5,
+                "ろく": 6, "ろっ": 6, "なな": 7, "しち": 7, "はち": 8, "はっ": 8, "きゅう": 9, "く": 9}
+_KANA_UNITS = {"じゅう": 10, "じゅっ": 10, "じっ": 10, "ひゃく": 100, "びゃく": 100, "ぴゃく": 100,
+               "せん": 1000, "ぜん": 1000}
+# The days of the month that have names of their own.
+_DAY_NAMES = {"ついたち": 1, "ふつか": 2, "みっか": 3, "よっか": 4, "いつか": 5, "むいか": 6, "なのか": 7,
+              "なぬか": 7, "ようか": 8, "ここのか": 9, "とおか": 10, "じゅうよっか": 14, "はつか": 20,
+              "にじゅうよっか": 24}
+_ERA_FIRST_YEAR = ("元", "がん")
+
+
+def _alternation(words: dict[str, int] | tuple[str, ...]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_KANA_TOKEN = re.compile(_alternation({**_KANA_DIGITS, **_KANA_UNITS}))
+
 
 def _number(text: str) -> int:
-    """An integer from ASCII digits or kanji numerals (二〇二一, 二千二十一, 三十一).
+    """An integer from ASCII digits, kanji numerals (二〇二一, 二千二十一) or kana (にじゅういち).
 
-    >>> [_number(s) for s in ("07", "二〇二一", "二千二十一", "十二", "三十一", "元")]
-    [7, 2021, 2021, 12, 31, 1]
+    >>> [_number(s) for s in ("07", "二〇二一", "二千二十一", "十二", "三十一", "元", "がん")]
+    [7, 2021, 2021, 12, 31, 1, 1]
+    >>> [_number(s) for s in ("ごじゅう", "じゅうに", "にじゅうく", "せんきゅうひゃくきゅうじゅう", "にせんにじゅういち")]
+    [50, 12, 29, 1990, 2021]
     """
     if text.isascii() and text.isdigit():
         return int(text)
-    if text == "元":
+    if text in _ERA_FIRST_YEAR:
         return 1
+    if text[0] not in _KANJI_DIGITS and text[0] not in _KANJI_UNITS:
+        values = [(_KANA_DIGITS.get(t), _KANA_UNITS.get(t)) for t in _KANA_TOKEN.findall(text)]
+    else:
+        values = [(_KANJI_DIGITS.get(ch), _KANJI_UNITS.get(ch)) for ch in text]
     total = current = 0
-    for ch in text:
-        if ch in _KANJI_DIGITS:
-            current = current * 10 + _KANJI_DIGITS[ch]
+    for digit, unit in values:
+        if digit is not None:
+            current = current * 10 + digit
         else:
-            total += (current or 1) * _KANJI_UNITS[ch]
+            total += (current or 1) * (unit or 0)
             current = 0
     return total + current
 
@@ -187,15 +226,35 @@ def _assumed(year: int, month: int, day: int, note: str, assumption: str) -> Par
 
 # --- the forms ---------------------------------------------------------------------
 
-_NUM = r"(?:[0-9]{1,4}|[〇○零一二三四五六七八九十百千]{1,7})"
+_KANA_DIGIT = rf"(?:{_alternation(_KANA_DIGITS)})"
+_KANA_THOUSANDS = rf"{_KANA_DIGIT}?(?:せん|ぜん)"
+_KANA_HUNDREDS = rf"{_KANA_DIGIT}?(?:ひゃく|びゃく|ぴゃく)"
+_KANA_TENS = rf"{_KANA_DIGIT}?(?:じゅう|じゅっ|じっ)"
+# A kana number as a grammar (thousands, hundreds, tens, ones), so that a kana particle
+# before it (は, に) is never taken for a digit: しにせん is no number and the match moves on.
+_KANA_NUM = (
+    rf"(?:{_KANA_THOUSANDS}(?:{_KANA_HUNDREDS})?(?:{_KANA_TENS})?{_KANA_DIGIT}?"
+    rf"|{_KANA_HUNDREDS}(?:{_KANA_TENS})?{_KANA_DIGIT}?"
+    rf"|{_KANA_TENS}{_KANA_DIGIT}?"
+    rf"|{_KANA_DIGIT})"
+)
+_PLAIN_NUM = r"(?:[0-9]{1,4}|[〇○零一二三四五六七八九十百千]{1,7})"
+_NUM = rf"(?:{_PLAIN_NUM}|{_KANA_NUM})"
 _NOT_AFTER_NUM = r"(?<![0-9〇○零一二三四五六七八九十百千])"
 _ERA = (
     r"(?P<era>令和|平成|昭和|大正|明治|れいわ|へいせい|しょうわ|たいしょう|めいじ"
-    r"|レイワ|ヘイセイ|ショウワ|タイショウ|メイジ|(?<![A-Za-z])[RHSTMrhstm])"
+    r"|レイワ|ヘイセイ|ショウワ|タイショウ|メイジ|令|平|昭|大|明|(?<![A-Za-z])[RHSTMrhstm])"
 )
 _Y, _M, _D = r"(?:年|ねん|ネン)", r"(?:月|がつ|ガツ)", r"(?:日|にち|ニチ)"
-_DAY_OR_END = rf"(?:(?P<d>{_NUM})\s*{_D}|(?P<end>末日?))"
-_YEAR = rf"(?:{_ERA}\s*(?P<ey>{_NUM}|元)|{_NOT_AFTER_NUM}(?P<wy>{_NUM}))"
+
+
+def _day_or_end(num: str, named: bool) -> str:
+    names = rf"(?P<dn>{_alternation(_DAY_NAMES)})|" if named else ""
+    return rf"(?:{names}(?P<d>{num})\s*{_D}|(?P<end>末日?))"
+
+
+_DAY_OR_END = _day_or_end(_NUM, named=True)
+_YEAR = rf"(?:{_ERA}\s*(?P<ey>{_NUM}|{_alternation(_ERA_FIRST_YEAR)})|{_NOT_AFTER_NUM}(?P<wy>{_NUM}))"
 _SEP_YEAR = r"(?:" + _ERA + r"\s*(?P<ey>[0-9]{1,2}|元)|(?<![0-9.\-/])(?P<wy>(?:1[89]|2[0-9])[0-9]{2}))"
 
 _RELATIVE_DAYS = {
@@ -210,8 +269,8 @@ _RELATIVE_YEARS = {
 _RELATIVE_MONTHS = {"今月": 0, "本月": 0, "来月": 1, "らいげつ": 1, "再来月": 2, "先月": -1, "せんげつ": -1}
 
 
-def _alternation(words: dict[str, int]) -> str:
-    return "|".join(sorted(words, key=len, reverse=True))
+def _day(g: dict[str, str | None]) -> int:
+    return _DAY_NAMES[g["dn"]] if g.get("dn") else _number(g["d"] or "")
 
 
 def _month_day(g: dict[str, str | None], year: int) -> tuple[int, int, int]:
@@ -221,12 +280,12 @@ def _month_day(g: dict[str, str | None], year: int) -> tuple[int, int, int]:
         if not 1 <= month <= 12:
             raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
         return year, month, calendar.monthrange(year, month)[1]
-    return year, month, _number(g["d"] or "")
+    return year, month, _day(g)
 
 
 def _full(g: dict[str, str | None], today: date) -> ParsedDate:
     month = _number(g["m"] or "")
-    day = None if g.get("end") else _number(g["d"] or "")
+    day = None if g.get("end") else _day(g)
     if g.get("era"):
         parsed = _from_era(g["era"] or "", _number(g["ey"] or ""), month, day)
     else:
@@ -259,6 +318,15 @@ def _slash_no_year(g: dict[str, str | None], today: date) -> ParsedDate:
                     f"年が書かれていないので{year}年と考えました")
 
 
+def _two_digit_year(g: dict[str, str | None], today: date) -> ParsedDate:
+    yy, month, day = g["yy"] or "", int(g["m"] or 0), int(g["d"] or 0)
+    likely = (1900 if int(yy) > today.year % 100 else 2000) + int(yy)
+    raise DateParseError(
+        f"「{g['_text']}」の{yy}年が西暦何年か決められません。西暦4桁(例: {likely}/{month}/{day})か、"
+        f"令和・平成などの年号をつけて書いてください。"
+    )
+
+
 def _relative_day(g: dict[str, str | None], today: date) -> ParsedDate:
     value = today + timedelta(days=_RELATIVE_DAYS[g["word"] or ""])
     return ParsedDate(value, f"「{g['_text']}」を{format_date(value, era=False)}として受け取りました。")
@@ -272,7 +340,7 @@ def _relative_year(g: dict[str, str | None], today: date) -> ParsedDate:
 
 def _relative_month(g: dict[str, str | None], today: date) -> ParsedDate:
     first = today.replace(day=1) + relativedelta(months=_RELATIVE_MONTHS[g["rmonth"] or ""])
-    day = calendar.monthrange(first.year, first.month)[1] if g.get("end") else _number(g["d"] or "")
+    day = calendar.monthrange(first.year, first.month)[1] if g.get("end") else _day(g)
     return _assumed(first.year, first.month, day, f"「{g['_text']}」を",
                     f"「{g['rmonth']}」は{first.year}年{first.month}月です")
 
@@ -286,6 +354,9 @@ _FORMS: tuple[tuple[re.Pattern[str], _Handler], ...] = tuple(
     for pattern, handler in (
         (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _full),
         (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})(?![0-9])", _full),
+        (rf"{_SEP_YEAR}[ \t]+(?P<m>[0-9]{{1,2}})[ \t]+(?P<d>[0-9]{{1,2}})(?![0-9]|[ \t./\-]*[0-9])", _full),
+        (r"(?<![0-9./\-])(?P<yy>[0-9]{2})(?P<sep>[/\-])(?P<m>1[0-2]|0?[1-9])(?P=sep)(?P<d>[0-9]{1,2})"
+         r"(?![0-9]|[./\-][0-9])", _two_digit_year),
         (r"(?<![0-9])(?P<wy>(?:19|20)[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?![0-9])", _full),
         (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only),
         (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?![0-9]|[./\-][0-9])", _year_month_only),
@@ -294,7 +365,7 @@ _FORMS: tuple[tuple[re.Pattern[str], _Handler], ...] = tuple(
          _relative_year),
         (rf"(?P<ryear>{_alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only),
         (rf"(?P<rmonth>{_alternation(_RELATIVE_MONTHS)})\s*(?:の\s*)?{_DAY_OR_END}", _relative_month),
-        (rf"{_NOT_AFTER_NUM}(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _no_year),
+        (rf"{_NOT_AFTER_NUM}(?P<m>{_PLAIN_NUM})\s*{_M}\s*{_day_or_end(_PLAIN_NUM, named=False)}", _no_year),
         # 7/15 is common for a day this year; an impossible month is more likely a
         # fraction or a ratio than a date, so it is not a date-like span at all.
         (r"(?<![0-9./\-])(?P<m>1[0-2]|0?[1-9])/(?P<d>[0-9]{1,2})(?![0-9]|[./\-][0-9])", _slash_no_year),

@@ -97,6 +97,49 @@ PARSES: list[tuple[str, str, bool]] = [
     ("3月15日", "2025-03-15", True),
     ("十二月二十五日", "2025-12-25", True),
     ("7/15", "2025-07-15", True),
+    # hiragana numerals and day names, in a date with its year
+    ("へいせいにねんさんがつついたち", "1990-03-01", False),
+    ("しょうわごじゅうねん じゅうにがつ にじゅうよっか", "1975-12-24", False),
+    ("れいわがんねんごがつついたち", "2019-05-01", False),
+    ("れいわ3ねん3がつついたち", "2021-03-01", False),
+    ("へいせいさんじゅういちねんしがつさんじゅうにち", "2019-04-30", False),
+    ("しょうわよんじゅうはちねんじゅういちがつみっか", "1973-11-03", False),
+    ("へいせいくねんしちがつようか", "1997-07-08", False),
+    ("へいせいじゅうねんくがつここのか", "1998-09-09", False),
+    ("れいわよねんろくがつむいか", "2022-06-06", False),
+    ("れいわごねんにがつふつか", "2023-02-02", False),
+    ("へいせいじゅうにねんじゅうがつとおか", "2000-10-10", False),
+    ("へいせいにねんじゅうにがつにじゅうくにち", "1990-12-29", False),
+    ("へいせいにねんじゅうにがつじゅうににち", "1990-12-12", False),
+    ("へいせいにねんいちがつにじゅうにち", "1990-01-20", False),
+    ("へいせいにねんいちがつはつか", "1990-01-20", False),
+    ("へいせいにねんいちがつじゅうよっか", "1990-01-14", False),
+    ("へいせいにねんいちがついつか", "1990-01-05", False),
+    ("へいせいにねんいちがつなのか", "1990-01-07", False),
+    ("せんきゅうひゃくきゅうじゅうねんくがつとおか", "1990-09-10", False),
+    ("にせんにじゅういちねんしちがつはつか", "2021-07-20", False),
+    ("たんじょうびはへいせいにねんじゅうにがつにじゅうよっかです", "1990-12-24", False),
+    ("はっこうびはにせんにじゅういちねんしがつようか", "2021-04-08", False),
+    ("令和3年4月ついたち", "2021-04-01", False),
+    ("来年の4月ついたち", "2026-04-01", True),
+    ("らいげつのついたち", "2025-07-01", True),
+    # one-kanji era abbreviations, and the one-letter ones next to them
+    ("令3.3.1", "2021-03-01", False),
+    ("平2.10.5", "1990-10-05", False),
+    ("昭50/12/24", "1975-12-24", False),
+    ("大15.12.24", "1926-12-24", False),
+    ("平2年10月5日", "1990-10-05", False),
+    ("R3.3.1", "2021-03-01", False),
+    ("H2.10.5", "1990-10-05", False),
+    ("S50/12/24", "1975-12-24", False),
+    ("生年月日平2.10.5", "1990-10-05", False),
+    # parts separated by spaces
+    ("1990 4 1", "1990-04-01", False),
+    ("１９９０　４　１", "1990-04-01", False),
+    ("平成2 4 1", "1990-04-01", False),
+    ("R3 3 1", "2021-03-01", False),
+    ("平成2年 4月 1日", "1990-04-01", False),
+    ("生まれは1990 4 1です", "1990-04-01", False),
 ]
 
 
@@ -141,6 +184,17 @@ FAILS: list[tuple[str, str]] = [
     ("", "読み取れません"),
     ("0120-123-456", "読み取れません"),
     ("13/2", "読み取れません"),
+    # two-digit years: 19xx or 20xx is not ours to guess
+    ("90/4/1", "西暦何年か決められません"),
+    ("90/4/1", "1990/4/1"),
+    ("21/4/1", "2021/4/1"),
+    ("03-4-1", "西暦何年か決められません"),
+    ("90年4月1日", "西暦4桁"),
+    ("明3.4.5", "明治"),
+    ("へいせいにねんにがつさんじゅうにち", "2月30日はありません"),
+    # a kana date without its year is left unread (see the module docstring)
+    ("しがつついたち", "読み取れません"),
+    ("1990 4 1 5", "読み取れません"),
 ]
 
 
@@ -200,7 +254,11 @@ def test_find_dates_maps_expanding_characters_back() -> None:
     assert [text[s:e] for s, e, _ in spans] == ["㍻2年5月10日", "今日"]
 
 
-@pytest.mark.parametrize("text", ["電話は03-1234-5678です", "個人番号123456789012", "暗証番号は4桁", "3か月前の翌日"])
+@pytest.mark.parametrize(
+    "text",
+    ["電話は03-1234-5678です", "個人番号123456789012", "暗証番号は4桁", "3か月前の翌日", "iOS 17.4.1で使える?",
+     "90.4.1", "最大2年", "わたしがつくった", "ことしにせんえんはらった", "にねんまえにこうしんした", "1/2/3"],
+)
 def test_find_dates_ignores_numbers_that_are_not_dates(text: str) -> None:
     assert find_dates(text, TODAY) == []
 
@@ -236,3 +294,20 @@ def test_doctests() -> None:
     result = doctest.testmod(bot.dates)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_find_dates_reads_kana_after_a_particle() -> None:
+    text = "はっこうびはにせんにじゅういちねんしがつついたちです"
+    spans = find_dates(text, TODAY)
+    assert [text[s:e] for s, e, _ in spans] == ["にせんにじゅういちねんしがつついたち"]
+
+
+def test_two_digit_year_example_follows_today() -> None:
+    assert "2030/4/1" in parse_date_reason("30/4/1", date(2035, 1, 1))
+    assert "1930/4/1" in parse_date_reason("30/4/1", date(2025, 1, 1))
+
+
+def parse_date_reason(text: str, today: date) -> str:
+    with pytest.raises(DateParseError) as caught:
+        parse_date(text, today)
+    return caught.value.reason
