@@ -18,6 +18,7 @@ from bot import dialogue, privacy
 from bot.analyzer import Analyzer
 from bot.intents import Intent, load_intents
 from bot.knowledge import Knowledge, load_knowledge
+from bot.line_messages import SESSION_PREFIX as LINE_SESSION_PREFIX
 from bot.matcher import Matcher, MatcherConfig
 from bot.normalize import Normalizer, load_lexicon
 from bot.replies import Message, Turn
@@ -148,7 +149,7 @@ class Bot:
             )
         return text
 
-    def check_session_id(self, session_id: object) -> str | None:
+    def check_session_id(self, session_id: object, channel: str = "web") -> str | None:
         if session_id is None:
             return None
         if not isinstance(session_id, str) or not valid_session_id(session_id):
@@ -156,10 +157,16 @@ class Bot:
                 "invalid_session_id",
                 "session_id の形式が正しくありません。(session_id must be 1-128 letters, digits or -_:.)",
             )
+        if session_id.startswith(LINE_SESSION_PREFIX) and channel != "line":
+            # LINE conversations are keyed by the channel itself; no other channel may open one.
+            raise InputError(
+                "invalid_session_id",
+                "この session_id は使えません。(session_id must not start with 'line:')",
+            )
         return session_id
 
-    def welcome(self, session_id: str | None = None, municipality: str | None = None) -> Turn:
-        session_id = self.check_session_id(session_id) or new_session_id()
+    def welcome(self, session_id: str | None = None, municipality: str | None = None, channel: str = "web") -> Turn:
+        session_id = self.check_session_id(session_id, channel) or new_session_id()
         kb = self.core.knowledge
         answer = kb.answers["greeting"]
         replies = tuple(kb.topic(i) for i in kb.messages["menu"])
@@ -169,7 +176,7 @@ class Bot:
         self, text: object, session_id: object = None, municipality: object = None, channel: str = "web"
     ) -> Turn:
         text = self.check_text(text)
-        sid = self.check_session_id(session_id) or new_session_id()
+        sid = self.check_session_id(session_id, channel) or new_session_id()
         if municipality is not None and not isinstance(municipality, str):
             raise InputError("invalid_municipality", "municipality は文字列で送ってください。(municipality must be a string)")
         masked = privacy.mask(text)

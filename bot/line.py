@@ -200,10 +200,10 @@ class LineChannel:
         if not await self._claim(event, tag):
             return
         if action == "welcome":
-            turn = await asyncio.to_thread(self._bot.welcome, key, self._config.municipality)
+            turn = await asyncio.to_thread(self._bot.welcome, key, self._config.municipality, "line")
             messages = turn.messages
         elif action == "only_text":
-            menu = await asyncio.to_thread(self._bot.welcome, key, self._config.municipality)
+            menu = await asyncio.to_thread(self._bot.welcome, key, self._config.municipality, "line")
             messages = (Message(ONLY_TEXT_JA, menu.messages[-1].quick_replies if menu.messages else ()),)
         else:
             messages = await self._turn(event_text(event) or "", key, tag)

@@ -17,6 +17,8 @@ from typing import Any
 
 from bot.replies import Message
 
+SESSION_PREFIX = "line:"  # only the LINE channel may use session ids that start with it (bot/engine.py)
+
 MAX_MESSAGES = 5
 MAX_TEXT_CHARS = 5000
 MAX_QUICK_REPLIES = 13
@@ -77,7 +79,7 @@ def session_key(source: object, secret: bytes) -> str | None:
         who = f"user\n{user}"
     else:
         return None
-    return "line:" + hmac.new(secret, who.encode("utf-8"), hashlib.sha256).hexdigest()
+    return SESSION_PREFIX + hmac.new(secret, who.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def push_target(source: object) -> str | None:

@@ -49,7 +49,7 @@ class AppState:
     @classmethod
     def create(cls, settings: Settings) -> AppState:
         _setup_logging(settings.log_level)
-        turns = TurnLog(settings.db_path)
+        turns = TurnLog(settings.db_path, retention_days=settings.log_retention_days)
         metrics = Metrics()
 
         def on_turn(event: TurnEvent) -> None:

@@ -571,3 +571,12 @@ def test_openapi_documents_the_error_body_integrators_get(client: httpx.Client) 
     # and what the server really sends for a 422 has that shape
     error = assert_error(client.post("/api/rules/fee", json={"reason": 3}), 422)
     assert error["field"] == "reason"
+
+
+def test_web_clients_cannot_open_a_line_conversation(client: httpx.Client) -> None:
+    # LINE sessions are keyed by a digest of the user; knowing one must not let a web page read it.
+    key = "line:" + "0" * 64
+    assert assert_error(client.post("/api/chat", json={"text": "こんにちは", "session_id": key}), 400)["code"] == \
+        "invalid_session_id"
+    assert assert_error(client.get("/api/welcome", params={"session_id": key}), 400)["code"] == "invalid_session_id"
+    assert chat(client, "こんにちは", session_id="line-ish_but.not:line")["session_id"] == "line-ish_but.not:line"
