@@ -26,6 +26,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
+
+from bot.dates import find_dates
 
 WARNING_TEXT = (
     "暗証番号やマイナンバー(個人番号)は、チャットに入力しないでください。"
@@ -205,3 +208,35 @@ def _in_chain(norm: str, start: int, end: int) -> bool:
     before = start >= 2 and norm[start - 1] in _CHAIN_SEPARATORS and norm[start - 2].isdigit()
     after = end + 1 < len(norm) and norm[end] in _CHAIN_SEPARATORS and norm[end + 1].isdigit()
     return before or after
+
+
+DATE_PLACEHOLDER = "[日付]"
+_NUMERALS = frozenset("〇零一二三四五六七八九十百千元")
+
+
+def redact_dates(text: str, today: date) -> str:
+    """Replace written dates with a placeholder, for what is kept long (the turn log).
+
+    A birth date identifies a person together with the municipality; staff reading the
+    log need the question, not the date. Bare relative words (今日, 明日) stay readable.
+
+    >>> redact_dates("生年月日は1961年3月8日、発行は令3.3.1です", date(2026, 1, 1))
+    '生年月日は[日付]、発行は[日付]です'
+    >>> redact_dates("しょうわさんじゅうろくねんさんがつようかうまれ", date(2026, 1, 1))
+    '[日付]うまれ'
+    >>> redact_dates("今日は何時まで開いていますか", date(2026, 1, 1))
+    '今日は何時まで開いていますか'
+    """
+    spans = [(start, end) for start, end, _ in find_dates(text, today) if _is_written_date(text[start:end])]
+    if not spans:
+        return text
+    pieces, cursor = [], 0
+    for start, end in spans:
+        pieces += [text[cursor:start], DATE_PLACEHOLDER]
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _is_written_date(span: str) -> bool:
+    return any(c.isdigit() or c in _NUMERALS for c in span) or len(span) >= 5

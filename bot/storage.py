@@ -2,7 +2,7 @@
 
 `TurnLog.record` is on the chat hot path, so it only puts the turn on a bounded queue;
 a writer thread masks it again (a second line of defence behind the engine's masking),
-and writes batches in one transaction each. `flush()` waits for the queue to drain;
+replaces written dates with `[日付]` (the log is kept for months), and writes batches in one transaction each. `flush()` waits for the queue to drain;
 `report()` flushes first so that a report sees every turn recorded before it.
 
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.privacy import mask
+from bot.privacy import mask, redact_dates
 from bot.settings import log_retention_days
 
 log = logging.getLogger(__name__)
@@ -309,7 +309,10 @@ class TurnLog:
     def _write(conn: sqlite3.Connection, turns: list[_Turn]) -> None:
         rows = []
         for turn in turns:
-            text = mask(turn.text).text
+            # The log is kept for months: no PIN, no individual number, and no written date
+            # (a birth date with a municipality points at a person).
+            day = datetime.fromtimestamp(turn.at, timezone.utc).date()
+            text = redact_dates(mask(turn.text).text, day)
             rows.append((
                 turn.at, session_digest(turn.session_id), turn.channel, text, normalise_question(text),
                 turn.intent, turn.confidence, int(turn.answered), turn.municipality,

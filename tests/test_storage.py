@@ -105,6 +105,18 @@ def test_secrets_never_reach_the_file(db: str, secret: str) -> None:
             assert digits.encode() not in raw
 
 
+def test_written_dates_are_kept_out_of_the_log_but_the_question_stays(db: str) -> None:
+    turns = TurnLog(db)
+    record(turns, "生年月日は1961年3月8日、発行は令和3年3月1日です", "calc_expiry", True)
+    record(turns, "しょうわさんじゅうろくねんさんがつようかうまれ", None, False, 1)
+    record(turns, "今日は何時まで開いていますか", "office_hours", True, 2)
+    turns.close()
+    texts = [row[2] for row in stored_rows(db)]
+    assert texts == ["生年月日は[日付]、発行は[日付]です", "[日付]うまれ", "今日は何時まで開いていますか"]
+    raw = b"".join(path.read_bytes() for path in Path(db).parent.iterdir())
+    assert "1961".encode() not in raw and "さんじゅうろく".encode() not in raw
+
+
 def test_session_id_is_stored_as_a_digest(turn_log: TurnLog, db: str) -> None:
     record(turn_log, "こんにちは", "greeting", True, session="line:U4af4980629")
     turn_log.flush()
