@@ -157,6 +157,11 @@ FIRST_MESSAGES: list[tuple[str, str | None]] = [
     ("銀行の暗証番号を変えたい", None),  # someone else's PIN
     ("確定申告の書き方を教えて", None),
     ("住民票をコンビニで取りたい", None),  # the service, not a certificate that stopped working
+    ("電子証明書は何種類あるんですか", "about_certificates"),
+    ("りようしゃしょうめいようとは", "about_certificates"),
+    ("放っておいたらe-Taxで証明書エラーになった", "expired_certificate"),
+    ("更新しないと何か困る?", "expired_certificate"),
+    ("近所の病院を教えて", None),
 ]
 
 
