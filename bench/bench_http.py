@@ -34,33 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.api_models import ChatRequest, ChatResponse  # noqa: E402  (the same shapes as server.py, without the bot)
+
 CONCURRENCY = 16
 
 
 # --- the floor: same request and response shape, no bot -------------------------------------------
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    text: StrictStr = Field(max_length=100_000)
-    session_id: StrictStr | None = Field(default=None, max_length=1000)
-    municipality: StrictStr | None = Field(default=None, max_length=1000)
-
-
-class MessageOut(BaseModel):
-    text: str
-    quick_replies: list[str]
-
-
-class ChatResponse(BaseModel):
-    session_id: str
-    intent: str | None
-    confidence: float
-    messages: list[MessageOut]
-    result: dict[str, Any] | None
 
 
 bare_app = FastAPI()
