@@ -110,8 +110,8 @@ class Bot:
         on_turn: Callable[[TurnEvent], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.core = core or Core.load(settings)
-        self.store = store or make_store(settings)
+        self.core = core if core is not None else Core.load(settings)
+        self.store = store if store is not None else make_store(settings)
         fixed = settings.fixed_today
         self._today = today or (lambda: fixed or datetime.now(ZoneInfo(settings.timezone)).date())
         self._on_turn = on_turn

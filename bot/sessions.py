@@ -70,8 +70,8 @@ class MemoryStore:
         with self._lock:
             self._states.pop(session_id, None)
 
-    def __len__(self) -> int:
-        """Conversations held, stale ones not yet swept included."""
+    def held(self) -> int:
+        """Conversations held, stale ones not yet swept included. (Not __len__: an empty store must stay truthy.)"""
         return len(self._states)
 
     def claim_event(self, key: str) -> bool:

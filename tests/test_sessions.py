@@ -95,7 +95,7 @@ def test_memory_store_sweeps_at_most_once_a_minute() -> None:
     clock.now += 31
     store.save("live", {"v": 1})
     assert store.load("s0") is None  # stale at once, whether swept or not
-    assert len(store) == 51  # not swept yet: the last sweep was under a minute ago
+    assert store.held() == 51  # not swept yet: the last sweep was under a minute ago
     clock.now += SWEEP_SECONDS - 31
     assert store.load("live") == {"v": 1}
-    assert len(store) == 1
+    assert store.held() == 1
