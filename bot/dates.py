@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -125,6 +126,7 @@ _KANA_UNITS = {"じゅう": 10, "じゅっ": 10, "じっ": 10, "ひゃく": 100,
 _DAY_NAMES = {"ついたち": 1, "ふつか": 2, "みっか": 3, "よっか": 4, "いつか": 5, "むいか": 6, "なのか": 7,
               "なぬか": 7, "ようか": 8, "ここのか": 9, "とおか": 10, "じゅうよっか": 14, "はつか": 20,
               "にじゅうよっか": 24}
+DAY_NAMES = MappingProxyType(_DAY_NAMES)
 _ERA_FIRST_YEAR = ("元", "がん")
 
 

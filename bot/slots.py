@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.dates import DateParseError, ParsedDate, find_dates, format_date
+from bot.dates import DAY_NAMES, DateParseError, ParsedDate, find_dates, format_date
 from bot.knowledge import Knowledge
 
 DATE_SLOTS = frozenset(
@@ -97,6 +97,7 @@ _NUMERAL = r"(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})"
 _NO_YEAR = re.compile(rf"^\s*(?:{_NUMERAL}\s*(?:月|がつ)\s*(?:{_NUMERAL}\s*(?:日|にち)|末日?)|[0-9]{{1,2}}/[0-9]{{1,2}})\s*$")
 _DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
 _BARE_DAY = re.compile(r"^\s*([0-9]{1,2})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
+_BARE_DAY_NAME = re.compile(rf"^\s*({'|'.join(sorted(DAY_NAMES, key=len, reverse=True))})\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
 
 
 @dataclass
@@ -279,6 +280,10 @@ def _read_day(asking: Asking, text: str, reading: Reading, kb: Knowledge) -> Non
     bare = _BARE_DAY.match(norm)
     if partial and bare:
         _put_day(reading, partial["slot"], partial["year"], partial["month"], int(bare.group(1)), kb)
+        return
+    named = _BARE_DAY_NAME.match(norm)
+    if partial and named:  # "ついたち" for the day still missing
+        _put_day(reading, partial["slot"], partial["year"], partial["month"], DAY_NAMES[named.group(1)], kb)
         return
     match = _DAY_ONLY.search(norm)
     if not match:
