@@ -349,28 +349,33 @@ def _relative_month(g: dict[str, str | None], today: date) -> ParsedDate:
 
 _Handler = Callable[[dict[str, "str | None"], date], ParsedDate]
 
+_YEAR_WORDS, _MONTH_WORDS, _DIGITS = ("年", "ねん", "ネン"), ("月", "がつ", "ガツ"), tuple("0123456789")
+
 # Tried together; where spans overlap the earliest, then longest, wins, so a full
 # date beats the year-and-month inside it and 来年の3月15日 beats 3月15日.
-_FORMS: tuple[tuple[re.Pattern[str], _Handler], ...] = tuple(
-    (re.compile(pattern), handler)
-    for pattern, handler in (
-        (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _full),
-        (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})(?![0-9])", _full),
-        (rf"{_SEP_YEAR}[ \t]+(?P<m>[0-9]{{1,2}})[ \t]+(?P<d>[0-9]{{1,2}})(?![0-9]|[ \t./\-]*[0-9])", _full),
+# Each form also lists words it cannot match without (one of each group): most messages
+# have no date, and a substring test is far cheaper than the form's regex.
+_FORMS: tuple[tuple[re.Pattern[str], _Handler, tuple[tuple[str, ...], ...]], ...] = tuple(
+    (re.compile(pattern), handler, needs)
+    for pattern, handler, needs in (
+        (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _full, (_YEAR_WORDS, _MONTH_WORDS)),
+        (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})(?![0-9])", _full, (_DIGITS,)),
+        (rf"{_SEP_YEAR}[ \t]+(?P<m>[0-9]{{1,2}})[ \t]+(?P<d>[0-9]{{1,2}})(?![0-9]|[ \t./\-]*[0-9])", _full, (_DIGITS,)),
         (r"(?<![0-9./\-])(?P<yy>[0-9]{2})(?P<sep>[/\-])(?P<m>1[0-2]|0?[1-9])(?P=sep)(?P<d>[0-9]{1,2})"
-         r"(?![0-9]|[./\-][0-9])", _two_digit_year),
-        (r"(?<![0-9])(?P<wy>(?:19|20)[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?![0-9])", _full),
-        (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only),
-        (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?![0-9]|[./\-][0-9])", _year_month_only),
-        (rf"(?P<word>{_alternation(_RELATIVE_DAYS)})", _relative_day),
+         r"(?![0-9]|[./\-][0-9])", _two_digit_year, (_DIGITS,)),
+        (r"(?<![0-9])(?P<wy>(?:19|20)[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?![0-9])", _full, (_DIGITS,)),
+        (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only, (_YEAR_WORDS, _MONTH_WORDS)),
+        (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?![0-9]|[./\-][0-9])", _year_month_only, (_DIGITS,)),
+        (rf"(?P<word>{_alternation(_RELATIVE_DAYS)})", _relative_day, ()),
         (rf"(?P<ryear>{_alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}",
-         _relative_year),
-        (rf"(?P<ryear>{_alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only),
-        (rf"(?P<rmonth>{_alternation(_RELATIVE_MONTHS)})\s*(?:の\s*)?{_DAY_OR_END}", _relative_month),
-        (rf"{_NOT_AFTER_NUM}(?P<m>{_PLAIN_NUM})\s*{_M}\s*{_day_or_end(_PLAIN_NUM, named=False)}", _no_year),
+         _relative_year, (_MONTH_WORDS,)),
+        (rf"(?P<ryear>{_alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only, (_MONTH_WORDS,)),
+        (rf"(?P<rmonth>{_alternation(_RELATIVE_MONTHS)})\s*(?:の\s*)?{_DAY_OR_END}", _relative_month,
+         (tuple(_RELATIVE_MONTHS),)),
+        (rf"{_NOT_AFTER_NUM}(?P<m>{_PLAIN_NUM})\s*{_M}\s*{_day_or_end(_PLAIN_NUM, named=False)}", _no_year, (_MONTH_WORDS,)),
         # 7/15 is common for a day this year; an impossible month is more likely a
         # fraction or a ratio than a date, so it is not a date-like span at all.
-        (r"(?<![0-9./\-])(?P<m>1[0-2]|0?[1-9])/(?P<d>[0-9]{1,2})(?![0-9]|[./\-][0-9])", _slash_no_year),
+        (r"(?<![0-9./\-])(?P<m>1[0-2]|0?[1-9])/(?P<d>[0-9]{1,2})(?![0-9]|[./\-][0-9])", _slash_no_year, (_DIGITS,)),
     )
 )
 
@@ -382,6 +387,8 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     loss is composing half-width kana with a separate voicing mark, which no date
     form needs.
     """
+    if unicodedata.is_normalized("NFKC", text):  # most typed text: no character changes
+        return text, list(range(len(text)))
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -399,7 +406,9 @@ def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | Date
     """
     normal, origin = _normalise(text)
     candidates: list[tuple[int, int, int, re.Match[str], _Handler]] = []
-    for priority, (pattern, handler) in enumerate(_FORMS):
+    for priority, (pattern, handler, needs) in enumerate(_FORMS):
+        if not all(any(word in normal for word in group) for group in needs):
+            continue
         for match in pattern.finditer(normal):
             candidates.append((match.start(), -(match.end() - match.start()), priority, match, handler))
     candidates.sort(key=lambda c: c[:3])

@@ -6,6 +6,8 @@ import doctest
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bot.dates
 from bot.dates import DateParseError, ParsedDate, find_dates, format_date, parse_date
@@ -311,3 +313,27 @@ def parse_date_reason(text: str, today: date) -> str:
     with pytest.raises(DateParseError) as caught:
         parse_date(text, today)
     return caught.value.reason
+
+
+# The forms' `needs` words only skip work: with or without them, the same spans and readings.
+_DATEISH = st.lists(st.sampled_from([
+    "2021", "1990", "4", "12", "31", "０３", "年", "月", "日", "ねん", "がつ", "にち", "ガツ", "令和", "平成", "へいせい",
+    "R", "H", "令", "元", "がん", "3", "にじゅう", "ご", "さん", "ついたち", "はつか", "らいげつ", "せんげつ", "今月",
+    "来年", "ことし", "きょう", "あした", "の", "末", "/", "-", ".", " ", "は", "です", "五", "十",
+]), max_size=8).map("".join)
+
+
+@given(_DATEISH)
+@settings(max_examples=400, deadline=None)
+def test_skipping_forms_by_their_needs_changes_nothing(text: str) -> None:
+    def plain(found: list) -> list:
+        return [(s, e, type(r).__name__, getattr(r, "value", str(r))) for s, e, r in found]
+
+    with_needs = plain(bot.dates.find_dates(text, date(2026, 1, 15)))
+    saved = bot.dates._FORMS
+    try:
+        bot.dates._FORMS = tuple((pattern, handler, ()) for pattern, handler, _ in saved)
+        without = plain(bot.dates.find_dates(text, date(2026, 1, 15)))
+    finally:
+        bot.dates._FORMS = saved
+    assert with_needs == without
