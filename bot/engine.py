@@ -176,12 +176,14 @@ class Bot:
         self, text: object, session_id: object = None, municipality: object = None, channel: str = "web"
     ) -> Turn:
         text = self.check_text(text)
-        sid = self.check_session_id(session_id, channel) or new_session_id()
+        given = self.check_session_id(session_id, channel)
+        sid = given or new_session_id()
         if municipality is not None and not isinstance(municipality, str):
             raise InputError("invalid_municipality", "municipality は文字列で送ってください。(municipality must be a string)")
         masked = privacy.mask(text)
         with self._lock(sid):
-            state = self.store.load(sid) or dialogue.new_state()
+            # A new conversation has nothing stored yet: skip the read.
+            state = (self.store.load(sid) if given else None) or dialogue.new_state()
             if municipality:
                 state["municipality"] = municipality
             muni = self.core.knowledge.municipality(state.get("municipality"))
