@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from rapidfuzz import fuzz, process
 
 from bot.analyzer import Analyzer, ngrams
 from bot.bm25 import BM25
 from bot.intents import Intent, load_intents
-from bot.matcher import Matcher, MatcherConfig
+from bot.matcher import Matcher, MatcherConfig, _Alphabet
 from bot.normalize import Normalizer, load_lexicon
 from bot.settings import ROOT
 from bot.tokenizer import shared_tokenizer
@@ -168,3 +170,73 @@ FIRST_MESSAGES: list[tuple[str, str | None]] = [
 @pytest.mark.parametrize(("question", "intent"), FIRST_MESSAGES)
 def test_first_message_lands_on_its_intent(real_matcher: Matcher, question: str, intent: str | None) -> None:
     assert real_matcher.match(question).intent == intent
+
+
+def reference_scores(intents: tuple[Intent, ...], analyzer: Analyzer, c: MatcherConfig, text: str) -> np.ndarray:
+    """The scoring formula written plainly, one field and one intent at a time."""
+    examples = [(i, analyzer.features(e)) for i, intent in enumerate(intents) for e in intent.examples]
+    q = analyzer.features(text)
+    per_example = (
+        c.w_word * BM25([f.words for _, f in examples], c.k1, c.b).scores(q.words)
+        + c.w_char * BM25([f.chars for _, f in examples], c.k1, c.b).scores(q.chars)
+        + c.w_reading * BM25([f.readings for _, f in examples], c.k1, c.b).scores(q.readings)
+        + c.w_fuzz / 100 * process.cdist([q.reading], [f.reading for _, f in examples], scorer=fuzz.ratio, dtype=np.uint8)[0]
+    ) / (c.w_word + c.w_char + c.w_reading + c.w_fuzz)
+    best = [max((s for (i, _), s in zip(examples, per_example) if i == n), default=0.0) for n in range(len(intents))]
+    words = [[w for i, f in examples if i == n for w in f.words] for n in range(len(intents))]
+    readings = [[r for i, f in examples if i == n for r in f.readings] for n in range(len(intents))]
+    whole = 0.5 * BM25(words, c.k1, c.b).scores(q.words) + 0.5 * BM25(readings, c.k1, c.b).scores(q.readings)
+    answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
+    if any(answers):
+        answer_docs = [a.words + a.chars if a else () for a in answers]
+        whole = (1 - c.answer_weight) * whole + c.answer_weight * BM25(answer_docs, c.k1, c.b).scores(q.words + q.chars)
+    return c.example_share * np.array(best) + (1 - c.example_share) * whole
+
+
+WITH_ANSWERS = (
+    Intent("forgot_pin", ("暗証番号を忘れました", "パスワードがわからない"), answer="窓口で暗証番号の再設定ができます"),
+    Intent("no_examples", (), answer="更新の手続きは誕生日の3か月前から"),  # only the whole-intent part scores
+    Intent("fee", ("手数料はいくらですか", "料金を教えて"), answer="手数料はかかりません"),
+)
+
+
+@pytest.mark.parametrize("intents", [INTENTS, WITH_ANSWERS], ids=["examples only", "answers and an intent without examples"])
+@pytest.mark.parametrize(
+    "question",
+    ["暗証番号わすれちゃった", "あんしょうばんごう", "更新っていつから?", "手数料 いくら", "ﾊﾟｽﾜｰﾄﾞ", "明日の天気", "?", "x" * 80, "ン"],
+)
+def test_scores_equal_the_plain_formula(analyzer: Analyzer, intents: tuple[Intent, ...], question: str) -> None:
+    matcher = Matcher(intents, analyzer)
+    scores, exact = matcher.scores(question)
+    assert not exact
+    np.testing.assert_allclose(scores, reference_scores(intents, analyzer, matcher.config, question), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("question", "example"),
+    [
+        ("アンショウバンゴウ", "アンショウバンゴウヲワスレタ"),
+        ("コウシン", "テスウリョウ"),
+        ("ΩΩコウシンΩ", "コウシン"),  # characters no example holds match nothing, however many
+        ("ΩΨコウ", "コウシン"),
+        ("", "コウシン"),
+    ],
+)
+def test_alphabet_keeps_every_ratio(question: str, example: str) -> None:
+    alphabet = _Alphabet(["アンショウバンゴウヲワスレタ", "コウシン", "テスウリョウ"])
+    coded_question, coded_example = question.translate(alphabet), example.translate(alphabet)
+    assert fuzz.ratio(coded_question, coded_example) == fuzz.ratio(question, example)
+    assert all(ord(ch) < 256 for ch in coded_question + coded_example)
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [[0.0] * 9, [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.2, 0.5, 0.2, 0.5, 0.2, 0.2, 0.1], [0.3, 0.1], [0.4, 0.4, 0.4]],
+)
+def test_rank_breaks_ties_like_argpartition_then_a_stable_sort(analyzer: Analyzer, scores: list[float]) -> None:
+    values = np.array(scores)
+    matcher = Matcher(tuple(Intent(f"i{n}", (f"例文{n}",)) for n in range(len(values))), analyzer)
+    top = min(5, len(values))
+    idx = np.argpartition(-values, top - 1)[:top] if top < len(values) else np.arange(len(values))
+    idx = idx[np.argsort(-values[idx], kind="stable")]
+    assert [c.intent for c in matcher.rank_from(values, 5)] == [f"i{i}" for i in idx]
