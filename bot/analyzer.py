@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from bot.normalize import Normalizer, to_katakana
 from bot.tokenizer import Tokenizer
 
-_SKIP_CHARS = frozenset(" 、。,.!?!?・「」『』()()[]【】〜~ー-:;…\"'")
+# Punctuation and blanks dropped before taking character n-grams, as a str.translate table.
+_SKIP_CHARS = dict.fromkeys(map(ord, " 、。,.!?!?・「」『』()()[]【】〜~ー-:;…\"'"))
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,10 @@ class Analyzer:
         for token in tokens:
             if token.is_content:
                 words.append(token.normalized)
-                words.extend(p for p in token.parts if p != token.normalized)
-        reading = "".join(t.reading for t in tokens if t.reading)
-        if not reading:
-            reading = to_katakana(text)
-        compact = "".join(c for c in text if c not in _SKIP_CHARS)
+                if token.parts:
+                    words.extend(p for p in token.parts if p != token.normalized)
+        reading = "".join([t.reading for t in tokens]) or to_katakana(text)
+        compact = text.translate(_SKIP_CHARS)
         return Features(
             text=text,
             words=tuple(words),
