@@ -15,6 +15,7 @@ from sudachipy import Dictionary, SplitMode
 
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
 _FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+_KNOWN_LIMIT = 5_000  # tokens kept, about 1 KB each; 6,000 varied questions needed 1,400
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Tokenizer:
     def __init__(self) -> None:
         self._dictionary = Dictionary(dict="core")
         self._local = threading.local()
+        self._known: dict[tuple[int, str], Token] = {}
 
     def _tokenizer(self):  # noqa: ANN202 - SudachiPy's Tokenizer type is not exported for typing
         tok = getattr(self._local, "tok", None)
@@ -46,21 +48,38 @@ class Tokenizer:
         if not text:
             return []
         tokens = []
+        known = self._known
         for m in self._tokenizer().tokenize(text):
-            pos = m.part_of_speech()[0]
-            surface = m.surface()
-            reading = m.reading_form()
-            if not reading or pos in {"補助記号", "空白"}:
-                reading = ""
-            elif m.is_oov() or reading == "キゴウ":
-                reading = jaconv.hira2kata(surface)
-            parts: tuple[str, ...] = ()
-            if pos not in _FUNCTION_POS and len(surface) > 2:
-                split = m.split(SplitMode.A)
-                if len(split) > 1:
-                    parts = tuple(p.normalized_form() for p in split)
-            tokens.append(Token(surface, m.normalized_form(), reading, pos, parts))
+            if m.is_oov():
+                tokens.append(_token(m))
+                continue
+            # A dictionary word's token depends only on its entry and its surface, and
+            # building one costs more than SudachiPy's own tokenising: keep the ones seen.
+            key = (m.word_id(), m.surface())
+            token = known.get(key)
+            if token is None:
+                token = _token(m)
+                if len(known) >= _KNOWN_LIMIT:
+                    known.clear()  # a crude bound; questions reuse a small vocabulary
+                known[key] = token
+            tokens.append(token)
         return tokens
+
+
+def _token(m) -> Token:  # m: a SudachiPy Morpheme
+    pos = m.part_of_speech()[0]
+    surface = m.surface()
+    reading = m.reading_form()
+    if not reading or pos in {"補助記号", "空白"}:
+        reading = ""
+    elif m.is_oov() or reading == "キゴウ":
+        reading = jaconv.hira2kata(surface)
+    parts: tuple[str, ...] = ()
+    if pos not in _FUNCTION_POS and len(surface) > 2:
+        split = m.split(SplitMode.A)
+        if len(split) > 1:
+            parts = tuple(p.normalized_form() for p in split)
+    return Token(surface, m.normalized_form(), reading, pos, parts)
 
 
 _shared: Tokenizer | None = None
