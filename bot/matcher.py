@@ -100,9 +100,7 @@ class Matcher:
         feats = [feats[i] for i in order]
         # Examples are grouped by intent, so a per-intent maximum is one reduceat.
         self._starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]])
-        self._present = self._owners[self._starts]  # the intents that have examples, in order
-        if len(self._present) == len(intents):
-            self._present = None  # all of them: the maxima line up with the intents
+        self._present = self._owners[self._starts]
         c = self.config
         readings = [f.reading for f in feats]
         self._alphabet = _Alphabet(readings)
@@ -113,8 +111,7 @@ class Matcher:
         answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
         self._has_answers = any(answers)
         # (field, the query it is scored against): 0 words, 1 character n-grams, 2 reading
-        # n-grams, 3 both 0 and 1. Three fields of examples then two or three of intents,
-        # so scores() can weigh each group with one matrix product.
+        # n-grams, 3 both 0 and 1. Three fields of examples, then two or three of intents.
         fields = [
             ([f.words for f in feats], 0),
             ([f.chars for f in feats], 1),
@@ -122,17 +119,8 @@ class Matcher:
             ([[w for f in g for w in f.words] for g in grouped], 0),
             ([[r for f in g for r in f.readings] for g in grouped], 2),
         ]
-        # A score is example_share of the best example (its weighted fields plus the weighted
-        # fuzz ratio, over the sum of the weights) and the rest for the whole intent: words
-        # and readings evenly, less answer_weight for the answer when there are answers.
-        self._example_weights = np.array([c.w_word, c.w_char, c.w_reading])
-        self._fuzz_weight = c.w_fuzz / 100.0  # ratios are percentages
-        self._best_weight = c.example_share / (c.w_word + c.w_char + c.w_reading + c.w_fuzz)
-        whole = [0.5, 0.5]
         if self._has_answers:
             fields.append(([a.words + a.chars if a else () for a in answers], 3))
-            whole = [(1 - c.answer_weight) * w for w in whole] + [c.answer_weight]
-        self._whole_weights = (1 - c.example_share) * np.array(whole)
         self._bm25 = BM25Fields([docs for docs, _ in fields], [q for _, q in fields], c.k1, c.b)
         self._match_cached = functools.lru_cache(maxsize=c.cache_size)(self._match)
 
@@ -154,21 +142,21 @@ class Matcher:
         if self._has_answers:
             queries.append(f.words + f.chars)
         scores = self._bm25.scores(queries)
-        n_examples = len(self._owners)
-        per_example = self._example_weights.dot(scores[: 3 * n_examples].reshape(3, n_examples))
+        word, char, reading, intent_word, intent_reading, *answer = (scores[s] for s in self._bm25.slices)
+        # The arithmetic below keeps the order it always had, so that a score lands on the
+        # same float: one ulp can flip a four-decimal rounding (0.05625 as 0.0562 or 0.0563).
+        per_example = c.w_word * word + c.w_char * char + c.w_reading * reading
         if f.reading and c.w_fuzz:
             query = [f.reading.translate(self._alphabet)]
             sim = process.cdist(query, self._readings, scorer=fuzz.ratio, dtype=np.uint8, workers=1)[0]
-            per_example += sim * self._fuzz_weight
-        out = self._whole_weights.dot(scores[3 * n_examples :].reshape(-1, n))
-        # Scaling by a positive constant keeps the order, so it can wait until after the maximum.
-        best = np.maximum.reduceat(per_example, self._starts)
-        best *= self._best_weight
-        if self._present is None:
-            out += best
-        else:
-            out[self._present] += best
-        return out, False
+            per_example += c.w_fuzz * (sim / 100.0)
+        per_example /= c.w_word + c.w_char + c.w_reading + c.w_fuzz
+        best = np.zeros(n)
+        best[self._present] = np.maximum.reduceat(per_example, self._starts)
+        whole = 0.5 * intent_word + 0.5 * intent_reading
+        if answer:
+            whole = (1 - c.answer_weight) * whole + c.answer_weight * answer[0]
+        return c.example_share * best + (1 - c.example_share) * whole, False
 
     def rank(self, text: str, top: int = 5) -> list[Candidate]:
         return self.rank_from(self.scores(text)[0], top)
