@@ -94,7 +94,7 @@ class BM25Fields:
         looked_up: list[int] = []
         for vocab, unknown, query in zip(self._vocabs, self._unknown, queries, strict=True):
             looked_up += map(vocab.get, set(query), repeat(unknown))
-        ids = np.array(looked_up, dtype=np.intp)
+        ids = np.fromiter(looked_up, np.intp, len(looked_up))
         counts = self._counts.take(ids)
         ends = np.add.accumulate(counts)
         # The entries of every term at once: entry i of the gather, if it belongs to term t,
