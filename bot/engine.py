@@ -183,7 +183,8 @@ class Bot:
         masked = privacy.mask(text)
         with self._lock(sid):
             # A new conversation has nothing stored yet: skip the read.
-            state = (self.store.load(sid) if given else None) or dialogue.new_state()
+            stored = self.store.load(sid) if given else None
+            state = stored or dialogue.new_state()
             if municipality:
                 state["municipality"] = municipality
             muni = self.core.knowledge.municipality(state.get("municipality"))
@@ -194,7 +195,10 @@ class Bot:
             messages = list(step.messages)
             if masked.kinds:
                 messages.insert(0, Message(privacy.WARNING_TEXT))
-            self.store.save(sid, step.state)
+            if stored is not None or step.state != dialogue.new_state():
+                # A question answered outright leaves nothing to remember: storing the empty
+                # state would cost a write per turn and tell the next turn nothing new.
+                self.store.save(sid, step.state)
         turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
         if self._on_turn is not None:
             self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import dialogue
 from bot.engine import Bot, InputError
 from bot.sessions import MemoryStore
 from bot.settings import Settings
@@ -66,8 +67,24 @@ def test_every_quick_reply_of_every_answer_is_understood(bot: Bot) -> None:
 def test_pin_is_masked_and_the_user_warned(bot: Bot) -> None:
     turn = bot.reply("暗証番号は1234です。忘れたらどうなる?")
     assert "入力しないでください" in turn.messages[0].text
+    # A dialogue is stored: the PIN in the same message must not be.
+    turn = bot.reply("暗証番号は1234です。有効期限を計算して。生年月日は1980年5月10日")
     state = bot.store.load(turn.session_id)
+    assert state is not None and state["slots"]["birth_date"] == "1980-05-10"
     assert "1234" not in repr(state)
+
+
+def test_an_outright_answer_stores_nothing_and_a_dialogue_is_stored() -> None:
+    store = MemoryStore()
+    bot = Bot(Settings.from_env(), store=store, today=lambda: date(2026, 1, 15))
+    faq = bot.reply("暗証番号を忘れました")
+    assert faq.intent == "forgot_pin"
+    assert store.load(faq.session_id) is None  # nothing to remember: no write, nothing kept
+    calc = bot.reply("自分の電子証明書の有効期限を計算してほしい。生年月日は1980年5月10日です")
+    assert store.load(calc.session_id)["slots"] == {"birth_date": "1980-05-10"}
+    # A stored conversation that goes back to the empty state is overwritten, not left behind.
+    bot.reply("やめます", calc.session_id)
+    assert store.load(calc.session_id) == dialogue.new_state()
 
 
 def test_welcome_greets_with_topics(bot: Bot) -> None:

@@ -305,6 +305,8 @@ def test_the_database_never_holds_a_raw_line_id(server_factory: Any, fake: FakeL
     push = fake.wait_for(before + 2)[before + 1]
     assert push.path == PUSH and push.body["to"] == bob and "再設定" in push.text()
     fake.reject_reply_tokens = False
+    # A question answered outright stores nothing; a dialogue is stored, under the HMAC key.
+    assert "生年月日" in say(server, fake, bob, "有効期限を計算したい").text()
 
     # Alice's dialogue goes on after a restart: her key is stable, not a per-process secret.
     server.restart()
