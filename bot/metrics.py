@@ -10,6 +10,7 @@ no text ever reaches a metric.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -76,15 +77,30 @@ class Metrics:
         self._routes = _BoundedValues(max_label_values)
         self._channels = _BoundedValues(max_label_values)
         self._intent_names = _BoundedValues(max_label_values)
+        # labels() costs more than the increment: keep each series' child (prometheus_client
+        # returns the same child for the same labels, so this changes no figure).
+        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._intent_children: dict[tuple[str, str | None], Any] = {}
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Pass the route template ("/api/chat"), not the raw path."""
-        route = self._routes(route)
-        self._requests.labels(route=route, status=str(int(status))).inc()
-        self._latency.labels(route=route).observe(seconds)
+        children = self._request_children.get((route, status))
+        if children is None:
+            label = self._routes(route)
+            children = (self._requests.labels(route=label, status=str(int(status))), self._latency.labels(route=label))
+            if label != OTHER:  # bounded like the label values themselves
+                self._request_children[(route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_intent(self, channel: str, intent: str | None) -> None:
-        self._intents.labels(channel=self._channels(channel), intent=self._intent_names(intent or "none")).inc()
+        child = self._intent_children.get((channel, intent))
+        if child is None:
+            labels = (self._channels(channel), self._intent_names(intent or "none"))
+            child = self._intents.labels(channel=labels[0], intent=labels[1])
+            if OTHER not in labels:
+                self._intent_children[(channel, intent)] = child
+        child.inc()
 
     def count_fallback(self, kind: str) -> None:
         if kind not in FALLBACK_KINDS:

@@ -64,8 +64,9 @@ class AppState:
                 metrics.count_fallback("out_of_domain" if turn.intent is None else "clarify")
             for kind in event.masked:
                 metrics.count_masked(kind)
-            log.debug(json.dumps({"event": "turn", "channel": event.channel, "intent": turn.intent,
-                                 "confidence": round(turn.confidence, 3), "answered": event.answered}))
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(json.dumps({"event": "turn", "channel": event.channel, "intent": turn.intent,
+                                     "confidence": round(turn.confidence, 3), "answered": event.answered}))
 
         bot = Bot(settings, on_turn=on_turn)
         state = cls(settings, bot, turns, metrics, RateLimiter(settings.rate_limit_per_minute))
