@@ -355,8 +355,8 @@ _YEAR_WORDS, _MONTH_WORDS, _DIGITS = ("年", "ねん", "ネン"), ("月", "が�
 # date beats the year-and-month inside it and 来年の3月15日 beats 3月15日.
 # Each form also lists words it cannot match without (one of each group): most messages
 # have no date, and a substring test is far cheaper than the form's regex.
-_FORMS: tuple[tuple[re.Pattern[str], _Handler, tuple[tuple[str, ...], ...]], ...] = tuple(
-    (re.compile(pattern), handler, needs)
+_FORMS: tuple[tuple[re.Pattern[str], _Handler, tuple[frozenset[str], ...]], ...] = tuple(
+    (re.compile(pattern), handler, tuple(frozenset(group) for group in needs))
     for pattern, handler, needs in (
         (rf"{_YEAR}\s*{_Y}\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}\s*{_DAY_OR_END}", _full, (_YEAR_WORDS, _MONTH_WORDS)),
         (rf"{_SEP_YEAR}(?P<sep>[./\-])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})(?![0-9])", _full, (_DIGITS,)),
@@ -378,6 +378,10 @@ _FORMS: tuple[tuple[re.Pattern[str], _Handler, tuple[tuple[str, ...], ...]], ...
         (r"(?<![0-9./\-])(?P<m>1[0-2]|0?[1-9])/(?P<d>[0-9]{1,2})(?![0-9]|[./\-][0-9])", _slash_no_year, (_DIGITS,)),
     )
 )
+
+
+# Every word some form needs: looked up once per message, then each form is a set test.
+_NEEDED_WORDS = tuple(sorted({word for _, _, needs in _FORMS for group in needs for word in group}))
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
@@ -406,8 +410,9 @@ def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | Date
     """
     normal, origin = _normalise(text)
     candidates: list[tuple[int, int, int, re.Match[str], _Handler]] = []
+    present = {word for word in _NEEDED_WORDS if word in normal}
     for priority, (pattern, handler, needs) in enumerate(_FORMS):
-        if not all(any(word in normal for word in group) for group in needs):
+        if needs and not all(present & group for group in needs):
             continue
         for match in pattern.finditer(normal):
             candidates.append((match.start(), -(match.end() - match.start()), priority, match, handler))
