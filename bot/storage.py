@@ -1,9 +1,13 @@
 """The conversation log: one row per user turn, append-only, and the staff report built from it.
 
-`TurnLog.record` is on the chat hot path, so it only puts the turn on a bounded queue;
-a writer thread masks it again (a second line of defence behind the engine's masking),
-replaces written dates with `[日付]` (the log is kept for months), and writes batches in one transaction each. `flush()` waits for the queue to drain;
-`report()` flushes first so that a report sees every turn recorded before it.
+`TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
+second line of defence behind the engine's masking) and replaces written dates with
+`[日付]` (the log is kept for months), then puts the row on a bounded queue. A writer
+thread inserts batches, one transaction each. The Python work stays with the request
+that caused it (tens of microseconds): a writer thread doing it in batches held the GIL
+for milliseconds at a time and doubled the p99 of the requests waiting behind it.
+`flush()` waits for the queue to drain; `report()` flushes first so that a report sees
+every turn recorded before it.
 
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
 conversation, but the log cannot be used to continue someone's conversation, and a LINE
@@ -27,7 +31,6 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -61,22 +64,9 @@ _INSERT = (
 _memory_names = itertools.count()
 
 PRUNE_EVERY_SECONDS = 3600.0
-YIELD_SECONDS = 0.0005  # the longest the writer holds the GIL while preparing a batch
 _DAY_SECONDS = 86400
 
-
-@dataclass(frozen=True)
-class _Turn:
-    session_id: str
-    channel: str
-    text: str
-    intent: str | None
-    confidence: float
-    answered: bool
-    municipality: str | None
-    at: float
-
-
+_Row = tuple[float, str, str, str, str, "str | None", float, int, "str | None"]  # in _INSERT's order
 _STOP = object()
 
 
@@ -165,9 +155,13 @@ class TurnLog:
             raise ValueError("TurnLog.record: 'at' must be timezone-aware")
         if self._closed:
             raise RuntimeError("TurnLog.record called after close()")
-        turn = _Turn(session_id, channel, text, intent, float(confidence), bool(answered), municipality, at.timestamp())
+        # The log is kept for months: no PIN, no individual number, and no written date
+        # (a birth date with a municipality points at a person).
+        text = redact_dates(mask(text).text, at.astimezone(timezone.utc).date())
+        row: _Row = (at.timestamp(), session_digest(session_id), channel, text, normalise_question(text),
+                     intent, float(confidence), int(bool(answered)), municipality)
         try:
-            self._queue.put(turn, timeout=self._put_timeout)
+            self._queue.put(row, timeout=self._put_timeout)
         except queue.Full:
             with self._counts_lock:
                 self.dropped += 1
@@ -307,24 +301,7 @@ class TurnLog:
         return time.monotonic() + self._prune_every
 
     @staticmethod
-    def _write(conn: sqlite3.Connection, turns: list[_Turn]) -> None:
-        rows = []
-        yielded = time.perf_counter()
-        for turn in turns:
-            # The log is kept for months: no PIN, no individual number, and no written date
-            # (a birth date with a municipality points at a person).
-            day = datetime.fromtimestamp(turn.at, timezone.utc).date()
-            text = redact_dates(mask(turn.text).text, day)
-            rows.append((
-                turn.at, session_digest(turn.session_id), turn.channel, text, normalise_question(text),
-                turn.intent, turn.confidence, int(turn.answered), turn.municipality,
-            ))
-            # Hand the GIL over every YIELD_SECONDS: a batch is milliseconds of Python, and a
-            # chat request waiting behind it would otherwise wait out the 5 ms switch interval.
-            # (Not after every turn: sleep(0) itself costs tens of microseconds.)
-            if time.perf_counter() - yielded >= YIELD_SECONDS:
-                time.sleep(0)
-                yielded = time.perf_counter()
+    def _write(conn: sqlite3.Connection, rows: list[_Row]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(_INSERT, rows)
