@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 from pathlib import Path
 
-from bot.settings import ROOT, Settings
+from bot.settings import Settings
 
 
 def _analyzer(settings: Settings):  # noqa: ANN202
@@ -88,7 +88,8 @@ def _print_message(message) -> None:  # noqa: ANN001
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage import TurnLog, format_report
+    from bot.report import format_report
+    from bot.storage import TurnLog
 
     until = datetime.now(ZoneInfo(settings.timezone))
     log = TurnLog(settings.db_path)

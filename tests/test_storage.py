@@ -12,7 +12,8 @@ import pytest
 
 from bot.sessions import SqliteStore
 from bot.settings import ConfigError
-from bot.storage import TurnLog, format_report, prune_turns, session_digest
+from bot.report import format_report
+from bot.storage import TurnLog, prune_turns, session_digest
 
 JST = ZoneInfo("Asia/Tokyo")
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=JST)

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import pytest
-import websockets
 import yaml
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
