@@ -1,4 +1,7 @@
-"""Table tests pinned to one dictionary: sudachidict-core 20261015 (requirements.txt)."""
+"""Table tests pinned to one dictionary: sudachidict-core 20261015 (requirements.txt).
+
+And the tokens the tokenizer keeps for dictionary words: a kept token equals a freshly built one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from importlib.metadata import version
 
 import pytest
 
-from bot.tokenizer import shared_tokenizer
+from bot import tokenizer as tokenizer_module
+from bot.tokenizer import Tokenizer, _token, shared_tokenizer
 
 
 def test_dictionary_version_is_the_one_the_tables_were_written_against() -> None:
@@ -70,3 +74,38 @@ def test_one_tokenizer_per_thread() -> None:
     for t in threads:
         t.join(timeout=60)
     assert errors == []
+
+
+# --- kept tokens -------------------------------------------------------------------
+
+KEPT_TEXTS = [
+    "暗証番号を忘れた",
+    "3月3日生まれ、その日は晴れ",  # one surface, two dictionary entries: 日 read カ, then ヒ
+    "引っ越しで失効した、引っ越したばかり",  # a noun, then a verb
+    "ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞの電子証明書",
+    "e-Taxにログイン",
+    "ｶｰﾄﾞ カード かーど",
+    "😀マイナぽーたる",  # out-of-vocabulary words are never kept
+]
+
+
+@pytest.fixture()
+def fresh_tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+@pytest.mark.parametrize("text", KEPT_TEXTS)
+def test_kept_tokens_equal_fresh_ones(fresh_tokenizer: Tokenizer, text: str) -> None:
+    for text_first in (KEPT_TEXTS[::-1], KEPT_TEXTS):  # fill the cache in two orders
+        for other in text_first:
+            fresh_tokenizer.tokenize(other)
+        fresh = [_token(m) for m in fresh_tokenizer._tokenizer().tokenize(text)]
+        assert fresh_tokenizer.tokenize(text) == fresh
+
+
+def test_the_cache_stays_bounded(fresh_tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokenizer_module, "_KNOWN_LIMIT", 3)
+    for text in KEPT_TEXTS:
+        fresh_tokenizer.tokenize(text)
+        assert len(fresh_tokenizer._known) <= 3
+    assert fresh_tokenizer.tokenize(KEPT_TEXTS[0]) == [_token(m) for m in fresh_tokenizer._tokenizer().tokenize(KEPT_TEXTS[0])]
