@@ -25,6 +25,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -408,6 +409,13 @@ def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | Date
     >>> [(s, e, r.value.isoformat()) for s, e, r in find_dates("生年月日は平成2年5月10日、発行は２０２１年４月１日", date(2025, 6, 1))]
     [(5, 14, '1990-05-10'), (18, 27, '2021-04-01')]
     """
+    return list(_find_dates(text, today))
+
+
+# The dialogue reads a message's dates and the turn log redacts them from the same
+# message: the second look is a cache hit. Bounded; results are never mutated.
+@functools.lru_cache(maxsize=1024)
+def _find_dates(text: str, today: date) -> tuple[tuple[int, int, ParsedDate | DateParseError], ...]:
     normal, origin = _normalise(text)
     candidates: list[tuple[int, int, int, re.Match[str], _Handler]] = []
     present = {word for word in _NEEDED_WORDS if word in normal}
@@ -429,7 +437,7 @@ def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | Date
         except DateParseError as exc:
             result = exc
         found.append((origin[start], origin[match.end() - 1] + 1, result))
-    return found
+    return tuple(found)
 
 
 def parse_date(text: str, today: date) -> ParsedDate:
@@ -445,7 +453,7 @@ def parse_date(text: str, today: date) -> ParsedDate:
         raise DateParseError("日付が読み取れませんでした。2021年4月1日 や 令和3年4月1日 のように書いてください。")
     for _, _, result in spans:
         if isinstance(result, DateParseError):
-            raise result
+            raise DateParseError(result.reason)  # a fresh one: the found one is shared through the cache
     dates = [r for _, _, r in spans if isinstance(r, ParsedDate)]
     if len({d.value for d in dates}) > 1:
         raise DateParseError("日付が2つ以上書かれています。1つだけ書いてください。")

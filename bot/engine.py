@@ -7,8 +7,8 @@ Channels (HTTP, WebSocket, LINE) only translate I/O around `Bot.reply`.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -210,4 +210,4 @@ class Bot:
 
 
 def new_session_id() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # 32 hex digits like uuid4().hex, without building a UUID
