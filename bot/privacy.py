@@ -227,16 +227,62 @@ def redact_dates(text: str, today: date) -> str:
     >>> redact_dates("今日は何時まで開いていますか", date(2026, 1, 1))
     '今日は何時まで開いていますか'
     """
-    spans = [(start, end) for start, end, _ in find_dates(text, today) if _is_written_date(text[start:end])]
-    if not spans:
-        return text
-    pieces, cursor = [], 0
-    for start, end in spans:
-        pieces += [text[cursor:start], DATE_PLACEHOLDER]
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+    spans = [(start, end, DATE_PLACEHOLDER) for start, end, _ in find_dates(text, today)
+             if _is_written_date(text[start:end])]
+    return _replace(text, spans)
 
 
 def _is_written_date(span: str) -> bool:
     return any(c.isdigit() or c in _NUMERALS for c in span) or len(span) >= 5
+
+
+PHONE_PLACEHOLDER = "[電話番号]"
+EMAIL_PLACEHOLDER = "[メールアドレス]"
+# After NFKC: a Japanese number starts with 0 (or +81 instead of it) and has 10 or 11
+# digits, run together or in three groups parted by hyphens, spaces or brackets.
+_PHONE_SEP = rf"[{_HYPHENS} ()]{{1,2}}"
+_PHONE = re.compile(
+    rf"(?<![0-9])\(?(?:\+81[{_HYPHENS} ]?|0)"
+    rf"(?:[0-9]{{1,4}}{_PHONE_SEP}[0-9]{{1,4}}{_PHONE_SEP}[0-9]{{3,4}}|[0-9]{{9,10}})(?![0-9])"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+
+
+def redact_contacts(text: str) -> str:
+    """Replace phone numbers and e-mail addresses with placeholders, for the turn log.
+
+    Residents leave them asking to be called back; staff improving the answers do not
+    need them, and the log is kept for months.
+
+    >>> redact_contacts("折り返しお願いします。０９０－１２３４－５６７８ か taro@example.jp まで")
+    '折り返しお願いします。[電話番号] か [メールアドレス] まで'
+    >>> redact_contacts("+81 3 1234 5678、03(1234)5678、0120123456")
+    '[電話番号]、[電話番号]、[電話番号]'
+    >>> redact_contacts("090-1234-5678 03-1234-5678 (03)1234-5678")
+    '[電話番号] [電話番号] [電話番号]'
+    >>> redact_contacts("2021-04-01に発行、手数料は200円、番号は0120、0-1-2")
+    '2021-04-01に発行、手数料は200円、番号は0120、0-1-2'
+    """
+    if "@" not in text and "＠" not in text and not any(map(str.isdigit, text)):
+        return text
+    norm, starts, ends = _normalise_with_map(text)
+    spans = [(m.start(), m.end(), EMAIL_PLACEHOLDER) for m in _EMAIL.finditer(norm)]
+    for m in _PHONE.finditer(norm):
+        digits = sum(c.isdigit() for c in m.group())
+        national = digits - 1 if "+81" in m.group() else digits  # +81 stands for the leading 0
+        if national in (10, 11) and not any(s < m.end() and m.start() < e for s, e, _ in spans):
+            spans.append((m.start(), m.end(), PHONE_PLACEHOLDER))
+    spans.sort()
+    return _replace(text, [(starts[s], ends[e - 1], label) for s, e, label in spans])
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """`text` with each (start, end, placeholder) span, in order and not overlapping, replaced."""
+    if not spans:
+        return text
+    pieces, cursor = [], 0
+    for start, end, placeholder in spans:
+        pieces += [text[cursor:start], placeholder]
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

@@ -1,8 +1,8 @@
 """The conversation log: one row per user turn, append-only, and the figures of the staff report (laid out by bot/report.py).
 
 `TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
-second line of defence behind the engine's masking) and replaces written dates with
-`[日付]` (the log is kept for months), then puts the row on a bounded queue. A writer
+second line of defence behind the engine's masking) and replaces written dates, phone
+numbers and e-mail addresses with placeholders (the log is kept for months), then puts the row on a bounded queue. A writer
 thread inserts batches, one transaction each. The Python work stays with the request
 that caused it (tens of microseconds): a writer thread doing it in batches held the GIL
 for milliseconds at a time and doubled the p99 of the requests waiting behind it.
@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.privacy import mask, redact_dates
+from bot.privacy import mask, redact_contacts, redact_dates
 from bot.settings import log_retention_days
 
 log = logging.getLogger(__name__)
@@ -155,9 +155,9 @@ class TurnLog:
             raise ValueError("TurnLog.record: 'at' must be timezone-aware")
         if self._closed:
             raise RuntimeError("TurnLog.record called after close()")
-        # The log is kept for months: no PIN, no individual number, and no written date
-        # (a birth date with a municipality points at a person).
-        text = redact_dates(mask(text).text, at.astimezone(timezone.utc).date())
+        # The log is kept for months: no PIN, no individual number, no written date (a birth
+        # date with a municipality points at a person), no phone number or e-mail address.
+        text = redact_contacts(redact_dates(mask(text).text, at.astimezone(timezone.utc).date()))
         row: _Row = (at.timestamp(), session_digest(session_id), channel, text, normalise_question(text),
                      intent, float(confidence), int(bool(answered)), municipality)
         try:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.privacy import WARNING_TEXT, is_individual_number, mask
+from bot.privacy import WARNING_TEXT, is_individual_number, mask, redact_contacts
 
 PIN = "[暗証番号]"
 MN = "[マイナンバー]"
@@ -155,3 +155,41 @@ def test_any_valid_individual_number_is_masked(first11: str, layout: str, wide: 
 @given(st.text(alphabet=st.characters(blacklist_categories=["Nd", "No", "Nl"])))
 def test_text_without_digits_is_untouched(text: str) -> None:
     assert mask(text).text == text
+
+
+# --- phone numbers and e-mail addresses (the turn log only) ----------------------------
+
+TEL, MAIL = "[電話番号]", "[メールアドレス]"
+
+
+@pytest.mark.parametrize(
+    ("typed", "logged"),
+    [
+        ("090-1234-5678に電話ください", f"{TEL}に電話ください"),
+        ("０９０ー１２３４ー５６７８", TEL),  # IME: full-width digits and the long vowel mark
+        ("携帯は09012345678です", f"携帯は{TEL}です"),
+        ("自宅 03 1234 5678", f"自宅 {TEL}"),
+        ("(0467)12-3456", TEL),
+        ("+81-90-1234-5678", TEL),
+        ("taro.yamada+city@example.co.jp に送って", f"{MAIL} に送って"),
+        ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", MAIL),
+    ],
+)
+def test_contacts_are_replaced(typed: str, logged: str) -> None:
+    assert redact_contacts(typed) == logged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-04-01に発行されました",  # a date
+        "手数料は200円、0120で始まる番号はどこ?",  # too short to be a number
+        "0-1-2-3",
+        "123456789012",  # twelve digits: the individual number's business, not a phone
+        "暗証番号は英数字6〜16文字",
+        "メールアドレスを変えたい",
+    ],
+)
+def test_what_is_not_a_contact_stays(text: str) -> None:
+    assert redact_contacts(text) == text
+
