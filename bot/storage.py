@@ -1,13 +1,15 @@
-"""The conversation log: one row per user turn, append-only, and the figures of the staff report (laid out by bot/report.py).
+"""The conversation log: one row per user turn, append-only, and the staff report's figures.
+
+(`bot/report.py` lays the report out as text.)
 
 `TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
 second line of defence behind the engine's masking) and replaces written dates, phone
-numbers and e-mail addresses with placeholders (the log is kept for months), then puts the row on a bounded queue. A writer
-thread inserts batches, one transaction each. The Python work stays with the request
-that caused it (tens of microseconds): a writer thread doing it in batches held the GIL
-for milliseconds at a time and doubled the p99 of the requests waiting behind it.
-`flush()` waits for the queue to drain; `report()` flushes first so that a report sees
-every turn recorded before it.
+numbers and e-mail addresses with placeholders (the log is kept for months), then puts
+the row on a bounded queue. A writer thread inserts batches, one transaction each. The
+Python work stays with the request that caused it (tens of microseconds): done by the
+writer in batches, it held the GIL for milliseconds at a time and doubled the p99 of
+the requests waiting behind it. `flush()` waits for the queue to drain; `report()`
+flushes first so that a report sees every turn recorded before it.
 
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
 conversation, but the log cannot be used to continue someone's conversation, and a LINE
