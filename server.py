@@ -55,11 +55,14 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
     first = problems[0] if problems else {}
     where = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "body"
     reason = first.get("msg", "invalid value")
-    return error(422, "invalid_request", f"{where}: {reason}", field=where)
+    return error(422, "invalid_request", f"{where} の値が正しくありません。({where}: {reason})", field=where)
 
 
 @app.exception_handler(StarletteHTTPException)
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:
+        # FastAPI's own answer to a body it cannot decode (JSON nested past Python's limit).
+        return error(400, "invalid_json", "リクエストのJSONが正しくありません。(malformed JSON body)")
     messages = {404: "ページが見つかりません。(not found)", 405: "この方法では利用できません。(method not allowed)"}
     response = error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, str(exc.detail)))
     response.headers.update(exc.headers or {})  # a 405 must say which methods are allowed (Allow)

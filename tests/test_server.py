@@ -290,7 +290,8 @@ BAD_BODIES: dict[str, bytes] = {
 @pytest.mark.parametrize("route", POST_ROUTES)
 @pytest.mark.parametrize("case", sorted(BAD_BODIES))
 def test_bad_bodies_get_a_json_4xx(client: httpx.Client, route: str, case: str) -> None:
-    assert_error(client.post(route, content=BAD_BODIES[case], headers=JSON))
+    error = assert_error(client.post(route, content=BAD_BODIES[case], headers=JSON))
+    assert re.search("[ぁ-んァ-ン一-龥]", error["message"]), error  # said in Japanese first, like every error
 
 
 @pytest.mark.parametrize("route", POST_ROUTES)
