@@ -10,6 +10,7 @@ no text ever reaches a metric.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -20,6 +21,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
 
 FALLBACK_KINDS = ("out_of_domain", "clarify", "gave_up")
 MASKED_KINDS = ("pin", "signature_pin", "my_number")
@@ -112,6 +114,33 @@ class Metrics:
             raise ValueError(f"Metrics.count_masked: kind must be one of {MASKED_KINDS}, got {kind!r}")
         self._masked.labels(kind=kind).inc()
 
+    def watch_turn_log(self, counts: Callable[[], tuple[int, int]]) -> None:
+        """Show the turns the conversation log lost: `counts` gives (dropped, failed), read at scrape time."""
+        self.registry.register(_TurnLogLosses(counts))
+
     def render(self) -> tuple[bytes, str]:
         """The body and Content-Type for GET /metrics."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _TurnLogLosses:
+    """A collector over the turn log's own counters (they live in TurnLog, not here)."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int]]) -> None:
+        self._counts = counts
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [self._family(0, 0)]
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield self._family(*self._counts())
+
+    @staticmethod
+    def _family(dropped: int, failed: int) -> CounterMetricFamily:
+        family = CounterMetricFamily(
+            "chatbot_turn_log_lost", "Turns the conversation log did not keep: its queue was full, or the write failed",
+            labels=["reason"],
+        )
+        family.add_metric(["queue_full"], dropped)
+        family.add_metric(["write_failed"], failed)
+        return family

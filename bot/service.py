@@ -51,6 +51,7 @@ class AppState:
         _setup_logging(settings.log_level)
         turns = TurnLog(settings.db_path, retention_days=settings.log_retention_days)
         metrics = Metrics()
+        metrics.watch_turn_log(lambda: (turns.dropped, turns.failed))
 
         def on_turn(event: TurnEvent) -> None:
             turn = event.turn

@@ -103,7 +103,7 @@ def prune_turns(conn: sqlite3.Connection, before: float, chunk: int = 5000) -> i
 
 class TurnLog:
     def __init__(
-        self, path: str, *, queue_size: int = 10_000, batch_size: int = 500, put_timeout: float = 1.0,
+        self, path: str, *, queue_size: int = 10_000, batch_size: int = 500,
         linger: float = 0.2, retention_days: int | None = None, now: Callable[[], float] = time.time,
         prune_every: float = PRUNE_EVERY_SECONDS,
     ) -> None:
@@ -124,7 +124,6 @@ class TurnLog:
         # Wait this long for more turns before committing: the session store writes to the
         # same file, and a commit per turn made every session save wait on SQLite's lock.
         self._linger = linger
-        self._put_timeout = put_timeout
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -163,11 +162,15 @@ class TurnLog:
         row: _Row = (at.timestamp(), session_digest(session_id), channel, text, normalise_question(text),
                      intent, float(confidence), int(bool(answered)), municipality)
         try:
-            self._queue.put(row, timeout=self._put_timeout)
+            # Never wait: record runs on the event loop, and a writer stuck on the disk must
+            # cost log rows (counted, and shown in /metrics), not every citizen's answer.
+            self._queue.put_nowait(row)
         except queue.Full:
             with self._counts_lock:
                 self.dropped += 1
-            log.warning("turn log queue full; %d turns dropped so far", self.dropped)
+                dropped = self.dropped
+            if dropped == 1 or dropped % 1000 == 0:  # one line per thousand, not one per turn
+                log.warning("turn log queue full; %d turns dropped so far", dropped)
 
     def flush(self) -> None:
         """Return once every turn recorded so far is written (or counted as failed), and old ones pruned."""

@@ -116,3 +116,15 @@ def test_counting_from_threads_loses_nothing() -> None:
     for thread in threads:
         thread.join()
     assert value(metrics, "chatbot_intents_total", channel="web", intent="fee") == 8000
+
+
+def test_turn_log_losses_are_read_when_scraped() -> None:
+    losses = {"dropped": 0, "failed": 0}
+    metrics = Metrics(process=False)
+    metrics.watch_turn_log(lambda: (losses["dropped"], losses["failed"]))
+    assert 'chatbot_turn_log_lost_total{reason="queue_full"} 0.0' in metrics.render()[0].decode()
+    losses.update(dropped=3, failed=2)
+    text = metrics.render()[0].decode()
+    assert 'chatbot_turn_log_lost_total{reason="queue_full"} 3.0' in text
+    assert 'chatbot_turn_log_lost_total{reason="write_failed"} 2.0' in text
+

@@ -452,6 +452,7 @@ def test_a_secret_never_reaches_the_metrics(client: httpx.Client) -> None:
     assert delta("chatbot_http_requests_total", route="/api/chat", status="400") == 1
     assert delta("chatbot_intents_total", channel="web", intent="forgot_pin") == 1
     assert delta("chatbot_http_request_duration_seconds_count", route="/api/chat") == 3
+    assert after[("chatbot_turn_log_lost_total", (("reason", "queue_full"),))] == 0.0
     for (name, labels), _ in after.items():
         for _, value in labels:
             assert marker not in value

@@ -196,7 +196,7 @@ def test_full_queue_drops_and_counts(db: str, monkeypatch: pytest.MonkeyPatch) -
         real_write(conn, turns)
 
     monkeypatch.setattr(TurnLog, "_write", staticmethod(slow_write))
-    turns = TurnLog(db, queue_size=1, put_timeout=0.05)
+    turns = TurnLog(db, queue_size=1)
     record(turns, "one", None, False)
     assert writing.wait(5)
     record(turns, "two", None, False)  # waits in the queue
