@@ -17,11 +17,20 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import rules
-from bot.api_models import API_ERRORS, ChatRequest, ChatResponse, ExpiryRequest, FeeRequest, WindowRequest
-from bot.service import AppState
+from bot.api_models import (
+    API_ERRORS,
+    CHAT_ERRORS,
+    ChatRequest,
+    ChatResponse,
+    ExpiryRequest,
+    FeeRequest,
+    WindowRequest,
+)
 from bot.engine import InputError
 from bot.guard import Guard
 from bot.line import WEBHOOK_MAX_BODY_BYTES
+from bot.service import STORE_RETRY_SECONDS, STORE_UNAVAILABLE_JA, AppState
+from bot.sessions import StoreUnavailable
 from bot.settings import Settings
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -74,6 +83,14 @@ async def on_input_error(request: Request, exc: InputError) -> JSONResponse:
     return error(400, exc.code, str(exc))
 
 
+@app.exception_handler(StoreUnavailable)
+async def on_store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+    state.store_unavailable(exc)
+    response = error(503, "store_unavailable", STORE_UNAVAILABLE_JA)
+    response.headers["Retry-After"] = str(STORE_RETRY_SECONDS)  # the widget retries a 503 by itself
+    return response
+
+
 @app.exception_handler(rules.RuleInputError)
 async def on_rule_error(request: Request, exc: rules.RuleInputError) -> JSONResponse:
     return error(422, "invalid_rule_input", str(exc), field=exc.field)
@@ -104,7 +121,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.post("/api/chat", response_model=ChatResponse, responses=API_ERRORS)
+@app.post("/api/chat", response_model=ChatResponse, responses=CHAT_ERRORS)
 async def chat(body: ChatRequest) -> dict[str, Any]:
     # A turn is about a millisecond of CPU under the GIL: a worker thread would buy no
     # parallelism and cost a hop each way, so it runs on the event loop.

@@ -78,8 +78,10 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "the body is over MAX_BODY_BYTES",
         422: "a field is missing or has the wrong type or range (`field` names it)",
         429: "over RATE_LIMIT_PER_MINUTE for this client; see Retry-After",
+        503: "the conversation store (SQLite or Redis) cannot be reached just now; see Retry-After",
     }
     return {status: {"model": ErrorResponse, "description": meaning[status]} for status in statuses}
 
 
 API_ERRORS = _errors(400, 413, 422, 429)
+CHAT_ERRORS = _errors(400, 413, 422, 429, 503)  # a chat turn reads and writes the conversation

@@ -16,6 +16,7 @@ from bot import line
 from bot.engine import Bot, InputError, TurnEvent
 from bot.metrics import Metrics
 from bot.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
+from bot.sessions import StoreUnavailable
 from bot.settings import Settings
 from bot.storage import TurnLog
 
@@ -32,6 +33,10 @@ def _setup_logging(level: str) -> None:
     log.setLevel(level)
     log.propagate = False
 
+
+STORE_UNAVAILABLE_JA = ("ただいま会話の記録を読み書きできません。少し時間をおいてから、もう一度お試しください。"
+                        "(conversation store unavailable)")
+STORE_RETRY_SECONDS = 2
 
 KNOWN_ROUTES = ("/api/chat", "/api/welcome", "/api/rules/expiry", "/api/rules/renewal-window",
                 "/api/rules/fee", "/webhook/line", "/healthz", "/metrics", "/ws")
@@ -123,3 +128,12 @@ class AppState:
             raise InputError("unknown_type", "不明な種類のメッセージです。(type must be hello or message)")
         except InputError as exc:
             return {"type": "error", "id": frame_id, "error": {"code": exc.code, "message": str(exc)}}
+        except StoreUnavailable as exc:
+            self.store_unavailable(exc)
+            return {"type": "error", "id": frame_id,
+                    "error": {"code": "store_unavailable", "message": STORE_UNAVAILABLE_JA}}
+
+    @staticmethod
+    def store_unavailable(exc: StoreUnavailable) -> None:
+        """Tell the operator; the user gets STORE_UNAVAILABLE_JA and may try again."""
+        log.warning(json.dumps({"event": "store_unavailable", "error": str(exc)[:300]}, ensure_ascii=False))

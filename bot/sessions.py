@@ -11,11 +11,13 @@ rows in a background thread, and Redis expires the key itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +26,13 @@ log = logging.getLogger(__name__)
 
 EVENT_TTL_SECONDS = 7 * 86400  # LINE redelivers for far less than a week
 SWEEP_SECONDS = 60.0  # how often stale conversations and events are deleted
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or written just now (Redis down, SQLite locked or failing).
+
+    Channels answer 503 and a retry may succeed; the conversation is unchanged.
+    """
 
 
 class SessionStore(Protocol):
@@ -158,27 +167,31 @@ class SqliteStore:
                 return
 
     def load(self, session_id: str) -> State | None:
-        row = self._conn().execute(
-            "SELECT state, updated FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
+        with _unavailable_on_error():
+            row = self._conn().execute(
+                "SELECT state, updated FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
         if row is None or time.time() - row[1] > self._idle:
             return None
         return json.loads(row[0])
 
     def save(self, session_id: str, state: State) -> None:
-        self._conn().execute(
-            "INSERT INTO sessions (id, state, updated) VALUES (?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
-            (session_id, json.dumps(state, ensure_ascii=False), time.time()),
-        )
+        with _unavailable_on_error():
+            self._conn().execute(
+                "INSERT INTO sessions (id, state, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+                (session_id, json.dumps(state, ensure_ascii=False), time.time()),
+            )
 
     def delete(self, session_id: str) -> None:
-        self._conn().execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        with _unavailable_on_error():
+            self._conn().execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     def claim_event(self, key: str) -> bool:
-        cur = self._conn().execute(
-            "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)", (key, time.time())
-        )
+        with _unavailable_on_error():
+            cur = self._conn().execute(
+                "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)", (key, time.time())
+            )
         return cur.rowcount == 1
 
     def close(self) -> None:
@@ -190,3 +203,13 @@ class SqliteStore:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+@contextlib.contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    # Locked past the timeout, disk full, I/O error: the store's trouble, not the request's.
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StoreUnavailable(f"SQLite session store: {exc}") from exc
+

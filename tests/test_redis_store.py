@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -31,8 +32,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
+def _start_redis() -> tuple[subprocess.Popen[bytes], str]:
     exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
     if exe is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server); RedisStore contract not run")
@@ -54,6 +54,12 @@ def redis_url() -> Iterator[str]:
                 raise RuntimeError(f"redis-server on port {port} did not start") from None
             time.sleep(0.05)
     client.close()
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    proc, url = _start_redis()
     yield url
     proc.terminate()
     proc.wait(timeout=10)
@@ -245,3 +251,24 @@ def test_unreachable_redis_fails_at_start_up_without_the_password() -> None:
 )
 def test_urls_are_shown_without_passwords(url: str, shown: str) -> None:
     assert _without_password(url) == shown
+
+
+def test_redis_going_down_is_a_503_the_widget_can_retry(server_factory: Any) -> None:
+    proc, url = _start_redis()
+    try:
+        server = server_factory(SESSION_STORE="redis", REDIS_URL=url)
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            first = client.post("/api/chat", json={"text": "有効期限を計算したい"})
+            assert first.status_code == 200 and "生年月日" in first.text
+            proc.terminate()
+            proc.wait(timeout=10)
+            down = client.post("/api/chat", json={"text": "1990年5月10日", "session_id": first.json()["session_id"]})
+            assert down.status_code == 503, down.text
+            assert down.headers["retry-after"].isdigit()
+            error = down.json()["error"]
+            assert error["code"] == "store_unavailable" and "時間をおいて" in error["message"]
+            assert client.get("/healthz").status_code == 200  # the process stays up for when Redis is back
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+

@@ -10,7 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from bot.sessions import EVENT_TTL_SECONDS, SWEEP_SECONDS, MemoryStore, SqliteStore
+import pytest
+
+from bot.sessions import EVENT_TTL_SECONDS, SWEEP_SECONDS, MemoryStore, SqliteStore, StoreUnavailable
 
 BIRTH = {"form": "calc_expiry", "slots": {"birth_date": "1961-03-08"}}
 
@@ -99,3 +101,24 @@ def test_memory_store_sweeps_at_most_once_a_minute() -> None:
     clock.now += SWEEP_SECONDS - 31
     assert store.load("live") == {"v": 1}
     assert store.held() == 1
+
+
+def test_a_locked_database_is_store_unavailable_and_loses_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    store = SqliteStore(path)
+    store.save("a", {"v": 1})
+    store._conn().execute("PRAGMA busy_timeout = 50")  # not the 10 s a request would wait
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.save("a", {"v": 2})
+        assert store.load("a") == {"v": 1}  # write-ahead logging: reading goes on meanwhile
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.load("a") == {"v": 1}  # the conversation is as it was before the failure
+    store.save("a", {"v": 2})
+    assert store.load("a") == {"v": 2}
+    store.close()
+
