@@ -8,13 +8,11 @@ Redis decides atomically which process wins a redelivered LINE event.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 
 import redis
 
-from bot.sessions import EVENT_TTL_SECONDS, State, StoreUnavailable
+from bot.sessions import EVENT_TTL_SECONDS, State, unavailable_on
 from bot.settings import ConfigError
 
 
@@ -43,32 +41,24 @@ class RedisStore:
             raise ConfigError(f"Config 'REDIS_URL' points at {_without_password(url)}, which does not answer: {exc}") from exc
 
     def load(self, session_id: str) -> State | None:
-        with _unavailable_on_error():
+        with unavailable_on(redis.RedisError, "Redis session store"):
             raw = self._client.get(self._sessions + session_id)
         return None if raw is None else json.loads(raw)
 
     def save(self, session_id: str, state: State) -> None:
-        with _unavailable_on_error():
+        with unavailable_on(redis.RedisError, "Redis session store"):
             self._client.set(self._sessions + session_id, json.dumps(state, ensure_ascii=False), ex=self._idle)
 
     def delete(self, session_id: str) -> None:
-        with _unavailable_on_error():
+        with unavailable_on(redis.RedisError, "Redis session store"):
             self._client.delete(self._sessions + session_id)
 
     def claim_event(self, key: str) -> bool:
-        with _unavailable_on_error():
+        with unavailable_on(redis.RedisError, "Redis session store"):
             return bool(self._client.set(self._events + key, "1", nx=True, ex=self._event_ttl))
 
     def close(self) -> None:
         self._client.close()
-
-
-@contextlib.contextmanager
-def _unavailable_on_error() -> Iterator[None]:
-    try:
-        yield
-    except redis.RedisError as exc:
-        raise StoreUnavailable(f"Redis session store: {exc}") from exc
 
 
 def _without_password(url: str) -> str:

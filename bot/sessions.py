@@ -167,7 +167,7 @@ class SqliteStore:
                 return
 
     def load(self, session_id: str) -> State | None:
-        with _unavailable_on_error():
+        with _sqlite_unavailable():
             row = self._conn().execute(
                 "SELECT state, updated FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
@@ -176,7 +176,7 @@ class SqliteStore:
         return json.loads(row[0])
 
     def save(self, session_id: str, state: State) -> None:
-        with _unavailable_on_error():
+        with _sqlite_unavailable():
             self._conn().execute(
                 "INSERT INTO sessions (id, state, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
@@ -184,11 +184,11 @@ class SqliteStore:
             )
 
     def delete(self, session_id: str) -> None:
-        with _unavailable_on_error():
+        with _sqlite_unavailable():
             self._conn().execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     def claim_event(self, key: str) -> bool:
-        with _unavailable_on_error():
+        with _sqlite_unavailable():
             cur = self._conn().execute(
                 "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)", (key, time.time())
             )
@@ -206,10 +206,14 @@ class SqliteStore:
 
 
 @contextlib.contextmanager
-def _unavailable_on_error() -> Iterator[None]:
-    # Locked past the timeout, disk full, I/O error: the store's trouble, not the request's.
+def unavailable_on(errors: type[Exception] | tuple[type[Exception], ...], store: str) -> Iterator[None]:
+    """Turn a store's own errors into StoreUnavailable: the store's trouble, not the request's."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
-        raise StoreUnavailable(f"SQLite session store: {exc}") from exc
+    except errors as exc:
+        raise StoreUnavailable(f"{store}: {exc}") from exc
 
+
+def _sqlite_unavailable() -> contextlib.AbstractContextManager[None]:
+    # Locked past the timeout, disk full, I/O error (not a programming error in our SQL).
+    return unavailable_on(sqlite3.OperationalError, "SQLite session store")
