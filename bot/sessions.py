@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 EVENT_TTL_SECONDS = 7 * 86400  # LINE redelivers for far less than a week
 SWEEP_SECONDS = 60.0  # how often stale conversations and events are deleted
+# How long a save waits for another writer (the turn log, the sweeper, another worker):
+# they hold the lock for milliseconds, and a chat turn waits on the event loop, so past
+# this the turn is a 503 to retry rather than a server frozen for everyone.
+LOCK_WAIT_SECONDS = 2.0
 
 
 class StoreUnavailable(RuntimeError):
@@ -139,7 +143,7 @@ class SqliteStore:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             # close() closes every thread's connection, from whichever thread calls it.
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self._path, timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             # Overwrite what is deleted: a swept birth date must not linger in free pages.
