@@ -246,13 +246,25 @@ _PHONE = re.compile(
     rf"(?:[0-9]{{1,4}}{_PHONE_SEP}[0-9]{{1,4}}{_PHONE_SEP}[0-9]{{3,4}}|[0-9]{{9,10}})(?![0-9])"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+ADDRESS_PLACEHOLDER = "[住所]"
+_H = f"[{_HYPHENS}]"
+# The parts of an address that point at one house: a postal code, and 丁目・番地・号 or
+# their 1-2-3 shorthand (a year-first date such as 2021-04-01 has four digits first).
+_ADDRESS = re.compile(
+    rf"〒 ?[0-9]{{3}}{_H}?[0-9]{{4}}"
+    rf"|(?<![0-9]|{_H})[0-9]{{3}}{_H}[0-9]{{4}}(?![0-9]|{_H})"
+    rf"|[0-9]+丁目(?:[0-9]+(?:番地?|{_H})?(?:の?[0-9]+号?)?)?"
+    rf"|[0-9]+番地?(?:の?[0-9]+号?)?(?<=[地号0-9])"
+    rf"|(?<![0-9.]|{_H})[1-9][0-9]{{0,2}}{_H}[0-9]{{1,4}}{_H}[0-9]{{1,4}}(?![0-9]|{_H})"
+)
 
 
 def redact_contacts(text: str) -> str:
-    """Replace phone numbers and e-mail addresses with placeholders, for the turn log.
+    """Replace phone numbers, e-mail addresses and house addresses with placeholders, for the turn log.
 
-    Residents leave them asking to be called back; staff improving the answers do not
-    need them, and the log is kept for months.
+    Residents leave them asking to be called back or to be sent something; staff
+    improving the answers do not need them, and the log is kept for months. (The town
+    name stays: it says which office the question is about, not who asked.)
 
     >>> redact_contacts("折り返しお願いします。０９０－１２３４－５６７８ か taro@example.jp まで")
     '折り返しお願いします。[電話番号] か [メールアドレス] まで'
@@ -260,8 +272,10 @@ def redact_contacts(text: str) -> str:
     '[電話番号]、[電話番号]、[電話番号]'
     >>> redact_contacts("090-1234-5678 03-1234-5678 (03)1234-5678")
     '[電話番号] [電話番号] [電話番号]'
-    >>> redact_contacts("2021-04-01に発行、手数料は200円、番号は0120、0-1-2")
-    '2021-04-01に発行、手数料は200円、番号は0120、0-1-2'
+    >>> redact_contacts("〒228-0000 座間市緑ケ丘1丁目1番1号、または 1-2-3")
+    '[住所] 座間市緑ケ丘[住所]、または [住所]'
+    >>> redact_contacts("2021-04-01に発行、手数料は200円、番号は0120、0-1-2、3番窓口")
+    '2021-04-01に発行、手数料は200円、番号は0120、0-1-2、3番窓口'
     """
     if "@" not in text and "＠" not in text and not any(map(str.isdigit, text)):
         return text
@@ -272,6 +286,9 @@ def redact_contacts(text: str) -> str:
         national = digits - 1 if "+81" in m.group() else digits  # +81 stands for the leading 0
         if national in (10, 11) and not any(s < m.end() and m.start() < e for s, e, _ in spans):
             spans.append((m.start(), m.end(), PHONE_PLACEHOLDER))
+    for m in _ADDRESS.finditer(norm):
+        if not any(s < m.end() and m.start() < e for s, e, _ in spans):
+            spans.append((m.start(), m.end(), ADDRESS_PLACEHOLDER))
     spans.sort()
     return _replace(text, [(starts[s], ends[e - 1], label) for s, e, label in spans])
 

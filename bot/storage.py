@@ -4,12 +4,12 @@
 
 `TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
 second line of defence behind the engine's masking) and replaces written dates, phone
-numbers and e-mail addresses with placeholders (the log is kept for months), then puts
-the row on a bounded queue. A writer thread inserts batches, one transaction each. The
-Python work stays with the request that caused it (tens of microseconds): done by the
-writer in batches, it held the GIL for milliseconds at a time and doubled the p99 of
-the requests waiting behind it. `flush()` waits for the queue to drain; `report()`
-flushes first so that a report sees every turn recorded before it.
+numbers, e-mail and house addresses with placeholders (the log is kept for months),
+then puts the row on a bounded queue. A writer thread inserts batches, one transaction
+each. The Python work stays with the request that caused it (tens of microseconds):
+done by the writer in batches, it held the GIL for milliseconds at a time and doubled
+the p99 of the requests waiting behind it. `flush()` waits for the queue to drain;
+`report()` flushes first so that a report sees every turn recorded before it.
 
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
 conversation, but the log cannot be used to continue someone's conversation, and a LINE
@@ -157,7 +157,7 @@ class TurnLog:
         if self._closed:
             raise RuntimeError("TurnLog.record called after close()")
         # The log is kept for months: no PIN, no individual number, no written date (a birth
-        # date with a municipality points at a person), no phone number or e-mail address.
+        # date with a municipality points at a person), no phone number, e-mail or house address.
         text = redact_contacts(redact_dates(mask(text).text, at.astimezone(timezone.utc).date()))
         row: _Row = (at.timestamp(), session_digest(session_id), channel, text, normalise_question(text),
                      intent, float(confidence), int(bool(answered)), municipality)

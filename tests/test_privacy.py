@@ -159,7 +159,7 @@ def test_text_without_digits_is_untouched(text: str) -> None:
 
 # --- phone numbers and e-mail addresses (the turn log only) ----------------------------
 
-TEL, MAIL = "[電話番号]", "[メールアドレス]"
+TEL, MAIL, ADDR = "[電話番号]", "[メールアドレス]", "[住所]"
 
 
 @pytest.mark.parametrize(
@@ -173,6 +173,11 @@ TEL, MAIL = "[電話番号]", "[メールアドレス]"
         ("+81-90-1234-5678", TEL),
         ("taro.yamada+city@example.co.jp に送って", f"{MAIL} に送って"),
         ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", MAIL),
+        ("住所は座間市緑ケ丘１丁目２番３号です", f"住所は座間市緑ケ丘{ADDR}です"),
+        ("品川区広町2-1-36に住んでいます", f"品川区広町{ADDR}に住んでいます"),
+        ("〒140-8715", ADDR),
+        ("郵便番号は４６０ー８５０８", f"郵便番号は{ADDR}"),
+        ("大字漆生1016番地の1", f"大字漆生{ADDR}"),
     ],
 )
 def test_contacts_are_replaced(typed: str, logged: str) -> None:
@@ -188,6 +193,9 @@ def test_contacts_are_replaced(typed: str, logged: str) -> None:
         "123456789012",  # twelve digits: the individual number's business, not a phone
         "暗証番号は英数字6〜16文字",
         "メールアドレスを変えたい",
+        "3番窓口で受け付けます",
+        "1番目の質問と2番目の質問",
+        "令和3年4月1日",  # dates are redact_dates' business
     ],
 )
 def test_what_is_not_a_contact_stays(text: str) -> None:

@@ -118,15 +118,17 @@ def test_written_dates_are_kept_out_of_the_log_but_the_question_stays(db: str) -
     assert "1961".encode() not in raw and "さんじゅうろく".encode() not in raw
 
 
-def test_phone_numbers_and_mail_addresses_are_kept_out_of_the_log(db: str) -> None:
+def test_phone_numbers_mail_and_house_addresses_are_kept_out_of_the_log(db: str) -> None:
     turns = TurnLog(db)
     record(turns, "折り返し電話ください。０９０－８７６５－４３２１ です", "contact", True)
     record(turns, "メールでもいいです hanako.yamada@example.ne.jp", None, False, 1)
+    record(turns, "通知書の送り先は緑ケ丘4丁目17番29号です", "expiry_notice", True, 2)
     turns.close()
     texts = [row[2] for row in stored_rows(db)]
-    assert texts == ["折り返し電話ください。[電話番号] です", "メールでもいいです [メールアドレス]"]
+    assert texts == ["折り返し電話ください。[電話番号] です", "メールでもいいです [メールアドレス]",
+                     "通知書の送り先は緑ケ丘[住所]です"]
     raw = b"".join(path.read_bytes() for path in Path(db).parent.iterdir())
-    assert "８７６５".encode() not in raw and b"yamada" not in raw
+    assert "８７６５".encode() not in raw and b"yamada" not in raw and "17番29号".encode() not in raw
 
 
 def test_session_id_is_stored_as_a_digest(turn_log: TurnLog, db: str) -> None:
