@@ -88,15 +88,21 @@ def _print_message(message) -> None:  # noqa: ANN001
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.report import format_report
+    from bot.report import format_report, unanswered_csv
     from bot.storage import TurnLog
 
     until = datetime.now(ZoneInfo(settings.timezone))
     log = TurnLog(settings.db_path)
     try:
-        print(format_report(log.report(until - timedelta(days=args.days), until, limit=args.limit)))
+        report = log.report(until - timedelta(days=args.days), until, limit=args.limit)
     finally:
         log.close()
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(unanswered_csv(report))
+    else:
+        print(format_report(report))
     return 0
 
 
@@ -117,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="frequent unanswered questions and intent counts from the log")
     report.add_argument("--days", type=int, default=30)
     report.add_argument("--limit", type=int, default=20)
+    report.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                        help="csv: the unanswered questions for a spreadsheet (UTF-8 with BOM, opens in Excel)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "rank" and args.top < 1:

@@ -1,10 +1,12 @@
-"""The staff report as plain text: what `python -m bot report` prints.
+"""The staff report as text or CSV: what `python -m bot report` prints.
 
 `TurnLog.report` (bot/storage.py) gathers the figures; this only lays them out.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Any
 
@@ -52,3 +54,22 @@ def _short_time(iso: str | None) -> str:
 def _one_line(text: str, width: int = 60) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def unanswered_csv(report: dict[str, Any]) -> str:
+    """The unanswered questions as CSV (count, last seen, text), most frequent first.
+
+    Starts with a byte order mark so that Excel, which municipal staff open it in, reads
+    the Japanese as UTF-8.
+
+    >>> unanswered_csv({"unanswered": [{"text": "ゴミの日は?", "count": 3, "last_seen": "2026-11-30T09:00:00+09:00"}]})
+    '\\ufeffcount,last_seen,text\\r\\n3,2026-11-30T09:00:00+09:00,ゴミの日は?\\r\\n'
+    """
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["count", "last_seen", "text"])
+    for row in report.get("unanswered", []):
+        writer.writerow([row["count"], row.get("last_seen") or "", row["text"]])
+    return out.getvalue()
+

@@ -69,13 +69,36 @@ def test_chat_repl(tmp_path: Path) -> None:
     assert "[empty_text]" in result.stdout
 
 
-def test_report_prints_counts(tmp_path: Path) -> None:
+def test_report_in_text_csv_and_json(tmp_path: Path) -> None:
+    import csv
+    import io
     import os
+    from datetime import datetime, timezone
 
-    env_db = tmp_path / "bot.sqlite3"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "report", "--days", "7"], capture_output=True, text=True, cwd=ROOT,
-        timeout=60, env={**os.environ, "BOT_DB": str(env_db)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip()
+    from bot.storage import TurnLog
+
+    db = tmp_path / "bot.sqlite3"
+    log = TurnLog(str(db))
+    now = datetime.now(timezone.utc)
+    for text, intent, answered in [("ゴミの日はいつ?", None, False), ("ゴミの日はいつ?", None, False),
+                                   ("暗証番号を忘れた", "forgot_pin", True), ("駐輪場はある?", None, False)]:
+        log.record(session_id="s", channel="web", text=text, intent=intent, confidence=0.5, answered=answered,
+                   municipality=None, at=now)
+    log.close()
+
+    def report(*extra: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "report", "--days", "7", *extra], capture_output=True, text=True,
+            cwd=ROOT, timeout=60, env={**os.environ, "BOT_DB": str(db)},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    text = report()
+    assert "forgot_pin" in text and "ゴミの日はいつ?" in text
+    rows = list(csv.reader(io.StringIO(report("--format", "csv"))))
+    assert rows[0] == ["\ufeffcount", "last_seen", "text"]  # the BOM Excel needs
+    assert [(r[0], r[2]) for r in rows[1:]] == [("2", "ゴミの日はいつ?"), ("1", "駐輪場はある?")]
+    data = json.loads(report("--format", "json"))
+    assert data["turns"] == 4 and data["unanswered_turns"] == 3
+    assert {"intent": "forgot_pin", "count": 1} in data["intents"]
