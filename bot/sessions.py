@@ -109,8 +109,8 @@ class MemoryStore:
 class SqliteStore:
     """Conversations in SQLite, so they survive a restart. One connection per thread.
 
-    A daemon thread deletes stale rows every `sweep_seconds` (and once at start), so the
-    request path never waits on a large DELETE.
+    Stale rows are deleted once when the store opens, then every `sweep_seconds` by a
+    daemon thread, so the request path never waits on a large DELETE.
     """
 
     def __init__(self, path: str, idle_seconds: int = 1800, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
@@ -133,6 +133,7 @@ class SqliteStore:
         )
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._sweep_or_log()  # before the first turn, so a restart never serves a stale row
         if path != ":memory:":  # a :memory: database is per connection: nothing to share with a thread
             self._sweeper = threading.Thread(
                 target=self._sweep_loop, args=(sweep_seconds,), name="sessions-sweeper", daemon=True
@@ -162,13 +163,14 @@ class SqliteStore:
         return sessions + events
 
     def _sweep_loop(self, every: float) -> None:
-        while True:
-            try:
-                self.sweep()
-            except sqlite3.Error:
-                log.exception("sessions: sweeping stale conversations failed; trying again later")
-            if self._stop.wait(every):
-                return
+        while not self._stop.wait(every):
+            self._sweep_or_log()
+
+    def _sweep_or_log(self) -> None:
+        try:
+            self.sweep()
+        except sqlite3.Error:
+            log.exception("sessions: sweeping stale conversations failed; trying again later")
 
     def load(self, session_id: str) -> State | None:
         with _sqlite_unavailable():
