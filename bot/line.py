@@ -54,6 +54,7 @@ from bot.line_messages import (
     FAILED_JA, ONLY_TEXT_JA, event_action, event_text, line_messages, push_target, session_key, session_secret,
 )
 from bot.replies import Message, Turn
+from bot.sessions import StoreUnavailable
 from bot.settings import ConfigError
 
 # LINE may batch several events of up to 5,000 characters each into one webhook.
@@ -213,7 +214,13 @@ class LineChannel:
         event_id = event.get("webhookEventId")
         if not isinstance(event_id, str) or not event_id:
             return True  # nothing to deduplicate by (very old webhook formats)
-        if await asyncio.to_thread(self._bot.store.claim_event, "line:" + event_id):
+        try:
+            if await asyncio.to_thread(self._bot.store.claim_event, "line:" + event_id):
+                return True
+        except StoreUnavailable:
+            # Cannot tell a redelivery from a first delivery: answering twice is better than
+            # leaving the user with no answer at all (the turn will say to try again).
+            log_event("line_claim_unavailable", logging.WARNING, conversation=tag)
             return True
         context = event.get("deliveryContext")
         redelivery = isinstance(context, dict) and context.get("isRedelivery") is True

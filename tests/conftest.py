@@ -1,8 +1,9 @@
-"""The one shared fixture: a real bot server (uvicorn in a subprocess) on 127.0.0.1."""
+"""Shared by the tests: a real bot server (uvicorn in a subprocess) and a real redis-server, on 127.0.0.1."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,3 +83,29 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
     yield make
     for server in servers:
         server.stop()
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server of its own on a free loopback port (skips the test where none is installed)."""
+    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    if exe is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server); RedisStore contract not run")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"redis-server on port {port} did not start") from None
+            time.sleep(0.05)
+    client.close()
+    return proc, url

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, start_redis
 from fake_line_api import PUSH, REPLY, Call, FakeLineApi
 
 from bot.engine import valid_session_id
@@ -435,4 +435,21 @@ def test_quick_replies_keep_to_lines_limits() -> None:
 
 def test_empty_messages_make_no_bubbles() -> None:
     assert line_messages([Message("  "), Message("")]) == []
+
+
+def test_a_store_that_is_down_still_gets_the_user_an_answer(server_factory: Any, fake: FakeLineApi) -> None:
+    fake.reset()
+    proc, url = start_redis()
+    try:
+        server = server_factory(**line_env(fake, SESSION_STORE="redis", REDIS_URL=url))
+        user = new_user()
+        assert "生年月日" in say(server, fake, user, "有効期限を計算したい").text()
+        proc.terminate()
+        proc.wait(timeout=10)
+        # Neither the redelivery record nor the conversation can be read: the user is told to
+        # try again instead of hearing nothing.
+        assert "もう一度" in say(server, fake, user, "1990年5月10日").text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 

@@ -6,9 +6,7 @@ The Redis cases run against a real redis-server (Debian's package) started on a 
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -21,6 +19,8 @@ import httpx
 import pytest
 import redis
 
+from conftest import start_redis
+
 from bot.redis_store import EVENT_TTL_SECONDS, RedisStore, _without_password
 from bot.sessions import MemoryStore, SqliteStore
 from bot.settings import ConfigError
@@ -32,34 +32,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_redis() -> tuple[subprocess.Popen[bytes], str]:
-    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
-    if exe is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server); RedisStore contract not run")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"redis-server on port {port} did not start") from None
-            time.sleep(0.05)
-    client.close()
-    return proc, url
-
-
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    proc, url = _start_redis()
+    proc, url = start_redis()
     yield url
     proc.terminate()
     proc.wait(timeout=10)
@@ -254,7 +229,7 @@ def test_urls_are_shown_without_passwords(url: str, shown: str) -> None:
 
 
 def test_redis_going_down_is_a_503_the_widget_can_retry(server_factory: Any) -> None:
-    proc, url = _start_redis()
+    proc, url = start_redis()
     try:
         server = server_factory(SESSION_STORE="redis", REDIS_URL=url)
         with httpx.Client(base_url=server.url, timeout=20) as client:
