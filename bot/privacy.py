@@ -103,15 +103,8 @@ def mask(text: str) -> Masked:
     spans = _find_secrets(norm)
     if not spans:
         return Masked(text, frozenset())
-    pieces: list[str] = []
-    cursor = 0
-    for start, end, kind in spans:
-        orig_start, orig_end = starts[start], ends[end - 1]
-        pieces.append(text[cursor:orig_start])
-        pieces.append(PLACEHOLDERS[kind])
-        cursor = orig_end
-    pieces.append(text[cursor:])
-    return Masked("".join(pieces), frozenset(kind for _, _, kind in spans))
+    masked = _replace(text, [(starts[start], ends[end - 1], PLACEHOLDERS[kind]) for start, end, kind in spans])
+    return Masked(masked, frozenset(kind for _, _, kind in spans))
 
 
 def _normalise_with_map(text: str) -> tuple[str, list[int], list[int]]:
@@ -281,14 +274,16 @@ def redact_contacts(text: str) -> str:
         return text
     norm, starts, ends = _normalise_with_map(text)
     spans = [(m.start(), m.end(), EMAIL_PLACEHOLDER) for m in _EMAIL.finditer(norm)]
+
+    def free(m: re.Match[str]) -> bool:  # no overlap with a span already taken
+        return not any(s < m.end() and m.start() < e for s, e, _ in spans)
+
     for m in _PHONE.finditer(norm):
         digits = sum(c.isdigit() for c in m.group())
         national = digits - 1 if "+81" in m.group() else digits  # +81 stands for the leading 0
-        if national in (10, 11) and not any(s < m.end() and m.start() < e for s, e, _ in spans):
+        if national in (10, 11) and free(m):
             spans.append((m.start(), m.end(), PHONE_PLACEHOLDER))
-    for m in _ADDRESS.finditer(norm):
-        if not any(s < m.end() and m.start() < e for s, e, _ in spans):
-            spans.append((m.start(), m.end(), ADDRESS_PLACEHOLDER))
+    spans += [(m.start(), m.end(), ADDRESS_PLACEHOLDER) for m in _ADDRESS.finditer(norm) if free(m)]
     spans.sort()
     return _replace(text, [(starts[s], ends[e - 1], label) for s, e, label in spans])
 
