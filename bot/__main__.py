@@ -7,8 +7,8 @@ import json
 import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.normalize import Normalizer, to_katakana
+from bot.privacy import person_names
 from bot.tokenizer import Tokenizer
 
 # Punctuation and blanks dropped before taking character n-grams, as a str.translate table.
@@ -18,6 +19,7 @@ class Features:
     chars: tuple[str, ...]
     readings: tuple[str, ...]
     reading: str  # the whole text read in katakana, for character-level similarity
+    names: tuple[str, ...] = ()  # personal names in it, which the turn log must not keep
 
 
 def ngrams(text: str, sizes: tuple[int, ...]) -> list[str]:
@@ -55,4 +57,5 @@ class Analyzer:
             chars=tuple(ngrams(compact, self._sizes)),
             readings=tuple(ngrams(reading, self._sizes)),
             reading=reading,
+            names=person_names(tokens) if any(t.name for t in tokens) else (),
         )

@@ -30,8 +30,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import MappingProxyType
 from datetime import date, timedelta
+from types import MappingProxyType
 
 from dateutil.relativedelta import relativedelta
 

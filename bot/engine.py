@@ -58,6 +58,7 @@ class TurnEvent:
     gave_up: bool
     municipality: str | None
     masked: frozenset[str]
+    names: tuple[str, ...] = ()  # personal names the matcher saw in the text
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class Bot:
         turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
         if self._on_turn is not None:
             self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,
-                                    step.state.get("municipality"), masked.kinds))
+                                    step.state.get("municipality"), masked.kinds, match.names))
         return turn
 
     def reset(self, session_id: str) -> None:

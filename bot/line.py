@@ -51,7 +51,14 @@ from fastapi.responses import JSONResponse
 from bot.engine import InputError
 from bot.line_api import LineApi, log_event
 from bot.line_messages import (
-    FAILED_JA, ONLY_TEXT_JA, event_action, event_text, line_messages, push_target, session_key, session_secret,
+    FAILED_JA,
+    ONLY_TEXT_JA,
+    event_action,
+    event_text,
+    line_messages,
+    push_target,
+    session_key,
+    session_secret,
 )
 from bot.replies import Message, Turn
 from bot.sessions import StoreUnavailable

@@ -69,6 +69,7 @@ class MatchResult:
     ranking: tuple[Candidate, ...]
     exact: bool = False
     ambiguous: bool = False  # the runner-up is too close to call
+    names: tuple[str, ...] = ()  # personal names in the text (privacy.person_names)
 
 
 class Matcher:
@@ -130,7 +131,9 @@ class Matcher:
 
     def scores(self, text: str) -> tuple[np.ndarray, bool]:
         """One score per intent (index order of the intents file), and whether it was an exact hit."""
-        f = self._analyzer.features(text)
+        return self._scores(self._analyzer.features(text))
+
+    def _scores(self, f: Features) -> tuple[np.ndarray, bool]:
         n = len(self._names)
         hit = self._exact.get(f.text)
         if hit is not None:
@@ -165,18 +168,19 @@ class Matcher:
         return self._match_cached(text)
 
     def _match(self, text: str) -> MatchResult:
-        scores, exact = self.scores(text)
+        f = self._analyzer.features(text)
+        scores, exact = self._scores(f)
         ranking = tuple(self.rank_from(scores, 5))
         best = ranking[0]
         c = self.config
         if exact:
             name = best.intent if self._intents[best.intent].in_domain else None
-            return MatchResult(name, 1.0, ranking, exact=True)
+            return MatchResult(name, 1.0, ranking, exact=True, names=f.names)
         if best.score < c.accept_threshold or not self._intents[best.intent].in_domain:
             # An intent of kind out_of_scope is a learned "not ours": it answers like no match.
-            return MatchResult(None, best.score, ranking)
+            return MatchResult(None, best.score, ranking, names=f.names)
         ambiguous = len(ranking) > 1 and best.score - ranking[1].score < c.clarify_margin
-        return MatchResult(best.intent, best.score, ranking, ambiguous=ambiguous)
+        return MatchResult(best.intent, best.score, ranking, ambiguous=ambiguous, names=f.names)
 
     def rank_from(self, scores: np.ndarray, top: int) -> list[Candidate]:
         top = max(1, min(top, len(scores)))

@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
+
+import jaconv
 
 from bot.dates import find_dates
 
@@ -286,6 +290,53 @@ def redact_contacts(text: str) -> str:
     spans += [(m.start(), m.end(), ADDRESS_PLACEHOLDER) for m in _ADDRESS.finditer(norm) if free(m)]
     spans.sort()
     return _replace(text, [(starts[s], ends[e - 1], label) for s, e, label in spans])
+
+
+NAME_PLACEHOLDER = "[氏名]"
+
+
+class _NameToken(Protocol):
+    surface: str
+    pos: str
+    name: bool
+
+
+def person_names(tokens: Sequence[_NameToken]) -> tuple[str, ...]:
+    """The personal names among a message's tokens (SudachiPy's 人名・姓/名), for the turn log.
+
+    A name written into a longer noun is a misreading, not a person: 有効期限通地書 (a typo
+    of 通知書) holds the family name 通地. So a run of name tokens counts only when the
+    words on either side of it are not nouns; さん, 様 and particles are not.
+    """
+    found: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        if not tokens[i].name:
+            i += 1
+            continue
+        j = i
+        while j < n and tokens[j].name:
+            j += 1
+        if (i == 0 or tokens[i - 1].pos != "名詞") and (j == n or tokens[j].pos != "名詞"):
+            found += [t.surface for t in tokens[i:j]]
+        i = j
+    return tuple(found)
+
+
+def redact_names(text: str, names: Iterable[str]) -> str:
+    """`text` with every occurrence of each name (also in half-width katakana) replaced.
+
+    >>> redact_names("ﾔﾏﾀﾞです。母の山田花子の分も", ("ヤマダ", "山田", "花子"))
+    '[氏名]です。母の[氏名]の分も'
+    """
+    written = {w for name in names if name
+               for w in (name, jaconv.z2h(name, kana=True, ascii=False, digit=False))}
+    if not written:
+        return text
+    # One pass, longest first (山田花子 before 山田), so a placeholder is never read again;
+    # a family and a given name side by side become one placeholder.
+    one = "|".join(map(re.escape, sorted(written, key=len, reverse=True)))
+    return re.sub(f"(?:{one})(?:[ \u3000]?(?:{one}))*", NAME_PLACEHOLDER, text)
 
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:

@@ -4,8 +4,8 @@
 
 `TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
 second line of defence behind the engine's masking) and replaces written dates, phone
-numbers, e-mail and house addresses with placeholders (the log is kept for months),
-then puts the row on a bounded queue. A writer thread inserts batches, one transaction
+numbers, e-mail and house addresses, and the personal names the matcher's tokens held,
+with placeholders (the log is kept for months), then puts the row on a bounded queue. A writer thread inserts batches, one transaction
 each. The Python work stays with the request that caused it (tens of microseconds):
 done by the writer in batches, it held the GIL for milliseconds at a time and doubled
 the p99 of the requests waiting behind it. `flush()` waits for the queue to drain;
@@ -32,12 +32,12 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.privacy import mask, redact_contacts, redact_dates
+from bot.privacy import mask, redact_contacts, redact_dates, redact_names
 from bot.settings import log_retention_days
 
 log = logging.getLogger(__name__)
@@ -151,14 +151,18 @@ class TurnLog:
         answered: bool,
         municipality: str | None,
         at: datetime,
+        names: Iterable[str] = (),
     ) -> None:
         if at.tzinfo is None:
             raise ValueError("TurnLog.record: 'at' must be timezone-aware")
         if self._closed:
             raise RuntimeError("TurnLog.record called after close()")
         # The log is kept for months: no PIN, no individual number, no written date (a birth
-        # date with a municipality points at a person), no phone number, e-mail or house address.
+        # date with a municipality points at a person), no phone number, e-mail or house address,
+        # and none of the personal names the matcher found in it (`names`).
         text = redact_contacts(redact_dates(mask(text).text, at.astimezone(timezone.utc).date()))
+        if names:
+            text = redact_names(text, names)
         row: _Row = (at.timestamp(), session_digest(session_id), channel, text, normalise_question(text),
                      intent, float(confidence), int(bool(answered)), municipality)
         try:

@@ -7,6 +7,7 @@ creation; each long unit also yields its mode-A parts, so 電子証明書 matche
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from sudachipy import Dictionary, SplitMode
 
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
 _FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+_HIRAGANA = re.compile("[\u3041-\u309fー]+")
 _KNOWN_LIMIT = 5_000  # tokens kept, about 1 KB each; 6,000 varied questions needed 1,400
 
 
@@ -25,6 +27,7 @@ class Token:
     reading: str
     pos: str
     parts: tuple[str, ...] = ()  # normalized forms of the mode-A split, when it differs
+    name: bool = False  # a family or given name (人名・姓/名), not written in hiragana alone
 
     @property
     def is_content(self) -> bool:
@@ -67,7 +70,8 @@ class Tokenizer:
 
 
 def _token(m) -> Token:  # m: a SudachiPy Morpheme
-    pos = m.part_of_speech()[0]
+    pos_tags = m.part_of_speech()
+    pos = pos_tags[0]
     surface = m.surface()
     reading = m.reading_form()
     if not reading or pos in {"補助記号", "空白"}:
@@ -79,7 +83,9 @@ def _token(m) -> Token:  # m: a SudachiPy Morpheme
         split = m.split(SplitMode.A)
         if len(split) > 1:
             parts = tuple(p.normalized_form() for p in split)
-    return Token(surface, m.normalized_form(), reading, pos, parts)
+    # In hiragana the dictionary reads too many fragments as names (てすうりょう → りょう).
+    name = pos_tags[2] == "人名" and pos_tags[3] in ("姓", "名") and not _HIRAGANA.fullmatch(surface)
+    return Token(surface, m.normalized_form(), reading, pos, parts, name)
 
 
 _shared: Tokenizer | None = None

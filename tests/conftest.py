@@ -15,7 +15,17 @@ import httpx
 import pytest
 import redis
 
+from bot.analyzer import Analyzer
+from bot.normalize import Normalizer, load_lexicon
+from bot.tokenizer import shared_tokenizer
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Analyzer:
+    """The bot's own text analysis: its lexicon and the real SudachiPy dictionary."""
+    return Analyzer(Normalizer(load_lexicon(ROOT / "knowledge" / "lexicon.yaml")), shared_tokenizer())
 
 
 def free_port() -> int:

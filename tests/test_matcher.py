@@ -12,9 +12,6 @@ from bot.analyzer import Analyzer, ngrams
 from bot.bm25 import BM25
 from bot.intents import Intent, load_intents
 from bot.matcher import Matcher, MatcherConfig, _Alphabet
-from bot.normalize import Normalizer, load_lexicon
-from bot.settings import ROOT
-from bot.tokenizer import shared_tokenizer
 from bot.yamlfile import DataError
 
 INTENTS = (
@@ -23,11 +20,6 @@ INTENTS = (
     Intent("fee", ("手数料はいくらですか", "費用はかかりますか", "料金を教えて")),
     Intent("garbage", ("ゴミの出し方を教えて", "燃えるゴミの日はいつ"), kind="out_of_scope"),
 )
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    return Analyzer(Normalizer(load_lexicon(ROOT / "knowledge" / "lexicon.yaml")), shared_tokenizer())
 
 
 @pytest.fixture(scope="module")

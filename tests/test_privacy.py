@@ -2,12 +2,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.privacy import WARNING_TEXT, is_individual_number, mask, redact_contacts
+from bot.analyzer import Analyzer
+from bot.faq import load_suites
+from bot.intents import load_intents
+from bot.privacy import (
+    NAME_PLACEHOLDER,
+    WARNING_TEXT,
+    is_individual_number,
+    mask,
+    redact_contacts,
+    redact_names,
+)
 
 PIN = "[暗証番号]"
 MN = "[マイナンバー]"
@@ -201,3 +212,48 @@ def test_contacts_are_replaced(typed: str, logged: str) -> None:
 def test_what_is_not_a_contact_stays(text: str) -> None:
     assert redact_contacts(text) == text
 
+
+
+# --- personal names (the turn log only) ------------------------------------------------
+
+NAME = NAME_PLACEHOLDER
+
+
+@pytest.mark.parametrize(
+    ("typed", "names", "logged"),
+    [
+        ("山田太郎です。暗証番号を忘れました", ("山田", "太郎"), f"{NAME}です。暗証番号を忘れました"),
+        ("母の佐藤花子の代わりに更新したい", ("佐藤", "花子"), f"母の{NAME}の代わりに更新したい"),
+        ("田中と申します、期限を知りたい", ("田中",), f"{NAME}と申します、期限を知りたい"),
+        ("高橋　由美子です", ("高橋", "由美子"), f"{NAME}です"),  # an ideographic space between
+        ("ﾔﾏﾀﾞﾀﾛｳです", ("ヤマダ", "タロウ"), f"{NAME}です"),  # half-width, read as full-width
+        ("窓口の山本様に聞きました", ("山本",), f"窓口の{NAME}様に聞きました"),
+        ("娘の美咲が代わりに行きます", ("美咲",), f"娘の{NAME}が代わりに行きます"),
+    ],
+)
+def test_names_are_found_and_replaced(analyzer: Analyzer, typed: str, names: tuple[str, ...], logged: str) -> None:
+    assert analyzer.features(typed).names == names
+    assert redact_names(typed, names) == logged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "マイナポータルで暗証番号変えられる?",  # マイナ is in the dictionary as a name, but not a family or given one
+        "てすうりょう いくら",  # hiragana: りょう is a given name to the dictionary
+        "よやく いりますか",
+        "有効期限通地書 紛失",  # a typo of 通知書 read as the family name 通地, inside a longer noun
+        "座間市役所の窓口は何時まで?",
+        "署名用電子証明書の有効期限を計算して",
+    ],
+)
+def test_words_that_are_not_names_stay(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.features(text).names == ()
+
+
+def test_no_name_in_the_faq_suites_or_the_intents(analyzer: Analyzer) -> None:
+    # None of the questions we hold names a person: every name found there would be a false alarm.
+    questions = [case.question for case in load_suites(sorted(Path("tests/faq").glob("*.yaml")))]
+    examples = [e for intent in load_intents(Path("intents.yaml")) for e in intent.examples]
+    assert len(questions) > 700 and len(examples) > 1000
+    assert [(t, analyzer.features(t).names) for t in questions + examples if analyzer.features(t).names] == []
