@@ -12,7 +12,8 @@ class DataError(ValueError):
     """Bad data in a file the bot loads at start-up; the message names file and line."""
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (its wheels do): it reads our files about 10 times faster.
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     pass
 
 
