@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -219,6 +220,28 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+class GcPauses:
+    """Counts the garbage collector's runs and their longest pause, per generation, while open."""
+
+    def __init__(self) -> None:
+        self.count, self.longest, self._started = [0, 0, 0], [0.0, 0.0, 0.0], 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.longest[generation] = max(self.longest[generation], time.perf_counter() - self._started)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+
 def profile_turn(n: int = 1500) -> None:
     """cProfile of `Bot.reply` in this process, with the server's own state (SQLite store, turn log,
     metrics): what a /api/chat request costs apart from HTTP. (Under uvicorn the route runs in a
@@ -236,11 +259,14 @@ def profile_turn(n: int = 1500) -> None:
         for q in texts[:50]:
             bot.reply(q)
         ms = []
-        for q in texts[50 : 50 + n]:
-            started = time.perf_counter()
-            bot.reply(q)
-            ms.append((time.perf_counter() - started) * 1000)
+        with GcPauses() as pauses:
+            for q in texts[50 : 50 + n]:
+                started = time.perf_counter()
+                bot.reply(q)
+                ms.append((time.perf_counter() - started) * 1000)
         print(f"Bot.reply in process: median {statistics.median(ms):.3f} ms, p99 {percentile(ms, 99):.3f} ms")
+        print(f"garbage collections by generation {pauses.count}, longest pause by generation (ms) "
+              f"{[round(x * 1000, 2) for x in pauses.longest]}, {gc.get_freeze_count()} objects frozen")
         profiler = cProfile.Profile()
         profiler.enable()
         for q in texts[50 + n :]:
@@ -258,9 +284,11 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=30_000,
                         help="how many different questions to cycle through (default: all different)")
     parser.add_argument("--profile-turn", action="store_true", help="only profile Bot.reply in process")
+    parser.add_argument("--turns", type=int, default=1500,
+                        help="with --profile-turn: distinct questions timed (10,000 meet a full collection)")
     args = parser.parse_args()
     if args.profile_turn:
-        profile_turn()
+        profile_turn(args.turns)
         return
     feeds = {"bot": Feed(args.distinct), "bare": Feed(args.distinct)}
     print(f"bench_http: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "

@@ -109,7 +109,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="My Number Card e-certificate bot tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    rank = sub.add_parser("rank", help="rank intents for questions on stdin, one JSON line each")
+    rank = sub.add_parser("rank", help="rank intents for questions on stdin, one per line; prints one JSON line each")
     rank.add_argument("--intents", required=True, help="an intents YAML file (name, examples, optional answer)")
     rank.add_argument("--top", type=int, default=5)
     faq = sub.add_parser("test-faq", help="run FAQ regression suites and print accuracy, misses and confusions")
