@@ -69,7 +69,7 @@ class MatchResult:
     ranking: tuple[Candidate, ...]
     exact: bool = False
     ambiguous: bool = False  # the runner-up is too close to call
-    names: tuple[str, ...] = ()  # personal names in the text (privacy.person_names)
+    names: tuple[str, ...] = ()  # personal names in the text (privacy.person_names), not our vocabulary
 
 
 class Matcher:
@@ -111,6 +111,9 @@ class Matcher:
             grouped[owner].append(f)
         answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
         self._has_answers = any(answers)
+        # A name the intents' own examples or answers use is vocabulary, not a resident's
+        # name: a municipality's mascot, a counter named after a place that is also a surname.
+        self._not_names = frozenset(name for f in [*feats, *filter(None, answers)] for name in f.names)
         # (field, the query it is scored against): 0 words, 1 character n-grams, 2 reading
         # n-grams, 3 both 0 and 1. Three fields of examples, then two or three of intents.
         fields = [
@@ -170,17 +173,18 @@ class Matcher:
     def _match(self, text: str) -> MatchResult:
         f = self._analyzer.features(text)
         scores, exact = self._scores(f)
+        names = tuple(n for n in f.names if n not in self._not_names) if f.names else ()
         ranking = tuple(self.rank_from(scores, 5))
         best = ranking[0]
         c = self.config
         if exact:
             name = best.intent if self._intents[best.intent].in_domain else None
-            return MatchResult(name, 1.0, ranking, exact=True, names=f.names)
+            return MatchResult(name, 1.0, ranking, exact=True, names=names)
         if best.score < c.accept_threshold or not self._intents[best.intent].in_domain:
             # An intent of kind out_of_scope is a learned "not ours": it answers like no match.
-            return MatchResult(None, best.score, ranking, names=f.names)
+            return MatchResult(None, best.score, ranking, names=names)
         ambiguous = len(ranking) > 1 and best.score - ranking[1].score < c.clarify_margin
-        return MatchResult(best.intent, best.score, ranking, ambiguous=ambiguous, names=f.names)
+        return MatchResult(best.intent, best.score, ranking, ambiguous=ambiguous, names=names)
 
     def rank_from(self, scores: np.ndarray, top: int) -> list[Candidate]:
         top = max(1, min(top, len(scores)))

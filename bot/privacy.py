@@ -293,6 +293,7 @@ def redact_contacts(text: str) -> str:
 
 
 NAME_PLACEHOLDER = "[氏名]"
+_KATAKANA = re.compile("[\u30a1-\u30faー]+")
 
 
 class _NameToken(Protocol):
@@ -302,11 +303,13 @@ class _NameToken(Protocol):
 
 
 def person_names(tokens: Sequence[_NameToken]) -> tuple[str, ...]:
-    """The personal names among a message's tokens (SudachiPy's 人名・姓/名), for the turn log.
+    """The personal names among a message's tokens (SudachiPy's 人名), for the turn log.
 
     A name written into a longer noun is a misreading, not a person: 有効期限通地書 (a typo
     of 通知書) holds the family name 通地. So a run of name tokens counts only when the
-    words on either side of it are not nouns; さん, 様 and particles are not.
+    words on either side of it are not nouns; さん, 様 and particles are not. A foreign name
+    goes on across ・ through katakana words the dictionary does not know as names
+    (ジョン・スミス, グエン・ヴァン・ナム).
     """
     found: list[str] = []
     i, n = 0, len(tokens)
@@ -315,10 +318,15 @@ def person_names(tokens: Sequence[_NameToken]) -> tuple[str, ...]:
             i += 1
             continue
         j = i
-        while j < n and tokens[j].name:
-            j += 1
+        while j < n:
+            if tokens[j].name:
+                j += 1
+            elif tokens[j].surface == "・" and j + 1 < n and _KATAKANA.fullmatch(tokens[j + 1].surface):
+                j += 2
+            else:
+                break
         if (i == 0 or tokens[i - 1].pos != "名詞") and (j == n or tokens[j].pos != "名詞"):
-            found += [t.surface for t in tokens[i:j]]
+            found += [t.surface for t in tokens[i:j] if t.surface != "・"]
         i = j
     return tuple(found)
 
@@ -336,7 +344,7 @@ def redact_names(text: str, names: Iterable[str]) -> str:
     # One pass, longest first (山田花子 before 山田), so a placeholder is never read again;
     # a family and a given name side by side become one placeholder.
     one = "|".join(map(re.escape, sorted(written, key=len, reverse=True)))
-    return re.sub(f"(?:{one})(?:[ \u3000]?(?:{one}))*", NAME_PLACEHOLDER, text)
+    return re.sub(f"(?:{one})(?:[ \u3000・･]?(?:{one}))*", NAME_PLACEHOLDER, text)
 
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:

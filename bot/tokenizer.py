@@ -16,7 +16,7 @@ from sudachipy import Dictionary, SplitMode
 
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
 _FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
-_HIRAGANA = re.compile("[\u3041-\u309fー]+")
+_KANJI_OR_KATAKANA = re.compile("[\u30a1-\u30fa\u3005\u3400-\u4dbf\u4e00-\u9fff]")
 _KNOWN_LIMIT = 5_000  # tokens kept, about 1 KB each; 6,000 varied questions needed 1,400
 
 
@@ -27,7 +27,7 @@ class Token:
     reading: str
     pos: str
     parts: tuple[str, ...] = ()  # normalized forms of the mode-A split, when it differs
-    name: bool = False  # a family or given name (人名・姓/名), not written in hiragana alone
+    name: bool = False  # a personal name (人名: family, given or foreign) with kanji or katakana in it
 
     @property
     def is_content(self) -> bool:
@@ -83,8 +83,9 @@ def _token(m) -> Token:  # m: a SudachiPy Morpheme
         split = m.split(SplitMode.A)
         if len(split) > 1:
             parts = tuple(p.normalized_form() for p in split)
-    # In hiragana the dictionary reads too many fragments as names (てすうりょう → りょう).
-    name = pos_tags[2] == "人名" and pos_tags[3] in ("姓", "名") and not _HIRAGANA.fullmatch(surface)
+    # Only a name with kanji or katakana in it: in hiragana the dictionary reads too many
+    # fragments as names (てすうりょう → りょう), and English words as well (page, may).
+    name = pos_tags[2] == "人名" and _KANJI_OR_KATAKANA.search(surface) is not None
     return Token(surface, m.normalized_form(), reading, pos, parts, name)
 
 

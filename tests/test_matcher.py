@@ -232,3 +232,13 @@ def test_rank_breaks_ties_like_argpartition_then_a_stable_sort(analyzer: Analyze
     idx = np.argpartition(-values, top - 1)[:top] if top < len(values) else np.arange(len(values))
     idx = idx[np.argsort(-values[idx], kind="stable")]
     assert [c.intent for c in matcher.rank_from(values, 5)] == [f"i{i}" for i in idx]
+
+
+def test_names_are_reported_unless_the_intents_use_them(analyzer: Analyzer) -> None:
+    # The turn log drops the names a match reports; a name the intents themselves use
+    # (here a mascot's) is part of the topic, and the log keeps it.
+    mascot = Intent("mascot", ("花子ちゃんって誰ですか", "花子ちゃんのグッズ"))
+    matcher = Matcher((*INTENTS, mascot), analyzer, MatcherConfig(accept_threshold=0.3))
+    assert matcher.match("花子ちゃんに会いたい").names == ()
+    assert matcher.match("山田太郎です。手数料はいくらですか").names == ("山田", "太郎")
+    assert matcher.match("手数料はいくらですか").names == ()

@@ -229,6 +229,9 @@ NAME = NAME_PLACEHOLDER
         ("ﾔﾏﾀﾞﾀﾛｳです", ("ヤマダ", "タロウ"), f"{NAME}です"),  # half-width, read as full-width
         ("窓口の山本様に聞きました", ("山本",), f"窓口の{NAME}様に聞きました"),
         ("娘の美咲が代わりに行きます", ("美咲",), f"娘の{NAME}が代わりに行きます"),
+        ("ジョン・スミスと申します", ("ジョン", "スミス"), f"{NAME}と申します"),
+        ("グエン・ヴァン・ナムです。在留期間が延びました", ("グエン", "ヴァン", "ナム"), f"{NAME}です。在留期間が延びました"),
+        ("ｼﾞｮﾝ･ｽﾐｽです", ("ジョン", "スミス"), f"{NAME}です"),
     ],
 )
 def test_names_are_found_and_replaced(analyzer: Analyzer, typed: str, names: tuple[str, ...], logged: str) -> None:
@@ -239,12 +242,14 @@ def test_names_are_found_and_replaced(analyzer: Analyzer, typed: str, names: tup
 @pytest.mark.parametrize(
     "text",
     [
-        "マイナポータルで暗証番号変えられる?",  # マイナ is in the dictionary as a name, but not a family or given one
+        "マイナポータルで暗証番号変えられる?",  # the dictionary holds マイナ as a name
+        "ﾏｲﾅの証明書、いつから更新できる?",
         "てすうりょう いくら",  # hiragana: りょう is a given name to the dictionary
         "よやく いりますか",
         "有効期限通地書 紛失",  # a typo of 通知書 read as the family name 通地, inside a longer noun
         "座間市役所の窓口は何時まで?",
         "署名用電子証明書の有効期限を計算して",
+        "I forgot my PIN, may I ask on this page?",  # English words the dictionary tags as names
     ],
 )
 def test_words_that_are_not_names_stay(analyzer: Analyzer, text: str) -> None:

@@ -533,7 +533,8 @@ def test_secrets_are_masked_in_the_reply_and_never_stored(server_factory: Callab
 
 def test_names_typed_in_the_chat_never_reach_the_log(server_factory: Callable[..., LiveServer]) -> None:
     live = server_factory()
-    typed = ["山田太郎です。暗証番号を忘れてしまいました", "母の佐藤花子の代わりに更新できますか", "ﾀｶﾊｼです、手数料は?"]
+    typed = ["山田太郎です。暗証番号を忘れてしまいました", "母の佐藤花子の代わりに更新できますか", "ﾀｶﾊｼです、手数料は?",
+             "ジョン・スミスと申します。在留期間が延びたら証明書はどうなりますか"]
     with httpx.Client(base_url=live.url, timeout=30) as c:
         for text in typed:
             assert chat(c, text)["intent"] is not None, text  # a name does not hide the question
@@ -542,7 +543,7 @@ def test_names_typed_in_the_chat_never_reach_the_log(server_factory: Callable[..
     stored = b"".join(p.read_bytes() for p in sorted(db.parent.glob(db.name + "*")))
     assert "[氏名]です。暗証番号を忘れてしまいました".encode() in stored
     assert "母の[氏名]の代わりに更新できますか".encode() in stored
-    for name in ["山田", "太郎", "佐藤", "花子", "ﾀｶﾊｼ", "タカハシ"]:
+    for name in ["山田", "太郎", "佐藤", "花子", "ﾀｶﾊｼ", "タカハシ", "ジョン", "スミス"]:
         assert name.encode() not in stored, name
 
 
