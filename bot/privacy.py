@@ -119,15 +119,20 @@ def _normalise_with_map(text: str) -> tuple[str, list[int], list[int]]:
     """
     if unicodedata.is_normalized("NFKC", text):
         return text, list(range(len(text))), list(range(1, len(text) + 1))
+    narrowed = text.translate(_FULL_WIDTH)  # one character for one: the map stays the identity
+    if unicodedata.is_normalized("NFKC", narrowed):
+        return narrowed, list(range(len(text))), list(range(1, len(text) + 1))
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     i, n = 0, len(text)
     while i < n:
         run = _NFKC_STABLE_RUN.match(text, i)
-        if run:  # the bulk of Japanese text maps onto itself, so copy it in one step
-            j = run.end()
-            out.append(run.group())
+        j = run.end() if run else i
+        if j < n and j > i and _joins_previous(text[j]):
+            j -= 1  # the run's last character composes with the mark after it (e + ´ → é)
+        if j > i:  # the bulk of Japanese text maps onto itself, so copy it in one step
+            out.append(text[i:j])
             starts.extend(range(i, j))
             ends.extend(range(i + 1, j + 1))
             i = j
@@ -141,6 +146,11 @@ def _normalise_with_map(text: str) -> tuple[str, list[int], list[int]]:
         ends.extend([j] * len(normalised))
         i = j
     return "".join(out), starts, ends
+
+
+# Full-width ASCII (an IME's digits and letters) and the ideographic space: NFKC gives one
+# character for each, so a message holding nothing else that NFKC changes needs no walk.
+_FULL_WIDTH = {c: unicodedata.normalize("NFKC", chr(c)) for c in [*range(0xFF01, 0xFF5F), 0x3000]}
 
 
 def _joins_previous(ch: str) -> bool:
