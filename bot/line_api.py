@@ -12,9 +12,10 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("bot.line")
 
@@ -42,6 +43,10 @@ class LineApi:
 
     def _http(self) -> httpx.AsyncClient:
         # Created on first use so that it belongs to the server's running event loop.
+        # httpx is imported here too: it is a tenth of a second of every server's cold
+        # start, and a server without LINE never needs it.
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=min(5.0, self._timeout)),
@@ -86,6 +91,8 @@ class LineApi:
         self, path: str, body: dict[str, Any], headers: dict[str, str], may_retry: Callable[[], bool]
     ) -> httpx.Response | None:
         """POST with retries on 429, 5xx and connection errors; the last response, or None if none came."""
+        import httpx  # see _http(); once loaded, this is a dictionary lookup
+
         headers = {"Authorization": f"Bearer {self._token}", **headers}
         response: httpx.Response | None = None
         for attempt in range(1, self._tries + 1):
