@@ -435,7 +435,8 @@ def _find_dates(text: str, today: date) -> tuple[tuple[int, int, ParsedDate | Da
         try:
             result = handler({**match.groupdict(), "_text": match.group(0).strip()}, today)
         except DateParseError as exc:
-            result = exc
+            # Kept in the cache: a copy never raised, so no traceback keeps the handler's frames alive.
+            result = DateParseError(exc.reason)
         found.append((origin[start], origin[match.end() - 1] + 1, result))
     return tuple(found)
 
