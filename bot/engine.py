@@ -6,6 +6,8 @@ Channels (HTTP, WebSocket, LINE) only translate I/O around `Bot.reply`.
 
 from __future__ import annotations
 
+import contextlib
+
 import re
 import secrets
 import threading
@@ -182,7 +184,9 @@ class Bot:
         if municipality is not None and not isinstance(municipality, str):
             raise InputError("invalid_municipality", "municipality は文字列で送ってください。(municipality must be a string)")
         masked = privacy.mask(text)
-        with self._lock(sid):
+        # A new conversation's id is unknown to anyone until this reply carries it: no other
+        # turn can race this one, so it takes no lock (nor a place in the lock table).
+        with self._lock(sid) if given else contextlib.nullcontext():
             # A new conversation has nothing stored yet: skip the read.
             stored = self.store.load(sid) if given else None
             state = stored or dialogue.new_state()
