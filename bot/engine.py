@@ -7,7 +7,6 @@ Channels (HTTP, WebSocket, LINE) only translate I/O around `Bot.reply`.
 from __future__ import annotations
 
 import contextlib
-
 import re
 import secrets
 import threading

@@ -5,10 +5,10 @@
 `TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
 second line of defence behind the engine's masking) and replaces written dates, phone
 numbers, e-mail and house addresses, and the personal names the matcher's tokens held,
-with placeholders (the log is kept for months), then puts the row on a bounded queue. A writer thread inserts batches, one transaction
-each. The Python work stays with the request that caused it (tens of microseconds):
-done by the writer in batches, it held the GIL for milliseconds at a time and doubled
-the p99 of the requests waiting behind it. `flush()` waits for the queue to drain;
+with placeholders (the log is kept for months), then puts the row on a bounded queue.
+A writer thread inserts batches, one transaction each. The Python work stays with the
+request that caused it (tens of microseconds): done by the writer in batches, it held
+the GIL for milliseconds at a time and doubled the p99 of the requests waiting behind it. `flush()` waits for the queue to drain;
 `report()` flushes first so that a report sees every turn recorded before it.
 
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
