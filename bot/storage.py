@@ -8,8 +8,9 @@ numbers, e-mail and house addresses, and the personal names the matcher's tokens
 with placeholders (the log is kept for months), then puts the row on a bounded queue.
 A writer thread inserts batches, one transaction each. The Python work stays with the
 request that caused it (tens of microseconds): done by the writer in batches, it held
-the GIL for milliseconds at a time and doubled the p99 of the requests waiting behind it. `flush()` waits for the queue to drain;
-`report()` flushes first so that a report sees every turn recorded before it.
+the GIL for milliseconds at a time and doubled the p99 of the requests waiting behind it.
+`flush()` waits for the queue to drain; `report()` flushes first so that a report sees
+every turn recorded before it.
 
 The session id is stored as a short SHA-256 digest: it still groups the turns of one
 conversation, but the log cannot be used to continue someone's conversation, and a LINE
