@@ -262,7 +262,7 @@ def test_no_name_in_the_faq_suites_or_the_intents(analyzer: Analyzer) -> None:
     questions = [case.question for case in load_suites(sorted(Path("tests/faq").glob("*.yaml")))]
     examples = [e for intent in load_intents(Path("intents.yaml")) for e in intent.examples]
     assert len(questions) > 700 and len(examples) > 1000
-    assert [(t, analyzer.features(t).names) for t in questions + examples if analyzer.features(t).names] == []
+    assert [(t, names) for t in questions + examples if (names := analyzer.features(t).names)] == []
 
 
 @given(st.text(alphabet=st.sampled_from("０１９ＡＺａｚ－＠　 12aZ-ｱｶﾞﾊﾟﾟﾞ゛暗証番号ア\u0301\u3099e")))
