@@ -8,6 +8,7 @@ Redis decides atomically which process wins a redelivered LINE event.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import redis
@@ -41,20 +42,20 @@ class RedisStore:
             raise ConfigError(f"Config 'REDIS_URL' points at {_without_password(url)}, which does not answer: {exc}") from exc
 
     def load(self, session_id: str) -> State | None:
-        with unavailable_on(redis.RedisError, "Redis session store"):
+        with _redis_unavailable():
             raw = self._client.get(self._sessions + session_id)
         return None if raw is None else json.loads(raw)
 
     def save(self, session_id: str, state: State) -> None:
-        with unavailable_on(redis.RedisError, "Redis session store"):
+        with _redis_unavailable():
             self._client.set(self._sessions + session_id, json.dumps(state, ensure_ascii=False), ex=self._idle)
 
     def delete(self, session_id: str) -> None:
-        with unavailable_on(redis.RedisError, "Redis session store"):
+        with _redis_unavailable():
             self._client.delete(self._sessions + session_id)
 
     def claim_event(self, key: str) -> bool:
-        with unavailable_on(redis.RedisError, "Redis session store"):
+        with _redis_unavailable():
             return bool(self._client.set(self._events + key, "1", nx=True, ex=self._event_ttl))
 
     def close(self) -> None:
@@ -66,3 +67,8 @@ def _without_password(url: str) -> str:
     if "@" not in rest:
         return url
     return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
+
+
+def _redis_unavailable() -> contextlib.AbstractContextManager[None]:
+    # Connection refused or lost, a timeout, a server error: the store's trouble, not the request's.
+    return unavailable_on(redis.RedisError, "Redis session store")

@@ -72,4 +72,3 @@ def unanswered_csv(report: dict[str, Any]) -> str:
     for row in report.get("unanswered", []):
         writer.writerow([row["count"], row.get("last_seen") or "", row["text"]])
     return out.getvalue()
-

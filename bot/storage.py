@@ -1,6 +1,6 @@
 """The conversation log: one row per user turn, append-only, and the staff report's figures.
 
-(`bot/report.py` lays the report out as text.)
+(`bot/report.py` lays the report out as text or CSV.)
 
 `TurnLog.record` prepares the row on the caller's thread: it masks the text again (a
 second line of defence behind the engine's masking) and replaces written dates, phone
