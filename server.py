@@ -81,7 +81,7 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONRe
 
 @app.exception_handler(InputError)
 async def on_input_error(request: Request, exc: InputError) -> JSONResponse:
-    return error(400, exc.code, str(exc))
+    return error(exc.status, exc.code, str(exc))
 
 
 @app.exception_handler(StoreUnavailable)

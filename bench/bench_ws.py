@@ -46,7 +46,7 @@ def free_port() -> int:
 
 
 def script(conversation: int, turns: int) -> list[tuple[str, date | None]]:
-    """calc_expiry dialogues of 4 turns; the 4th carries the birth date its result must be computed from."""
+    """calc_expiry dialogues of 4 turns; the 3rd carries the birth date its result must be computed from."""
     out: list[tuple[str, date | None]] = []
     cycle = 0
     while len(out) < turns:
@@ -54,8 +54,8 @@ def script(conversation: int, turns: int) -> list[tuple[str, date | None]]:
         out += [
             ("有効期限を計算して", None),
             (f"{birth.year}年{birth.month}月{birth.day}日生まれです", None),
-            (f"{ISSUED_ON.year}年{ISSUED_ON.month}月{ISSUED_ON.day}日に発行しました", None),
-            ("同じです", birth),
+            (f"{ISSUED_ON.year}年{ISSUED_ON.month}月{ISSUED_ON.day}日にカードと一緒に発行しました", birth),
+            ("ありがとう", None),
         ]
         cycle += 1
     return out[:turns]

@@ -21,9 +21,15 @@ class ChatRequest(BaseModel):
     municipality: StrictStr | None = Field(default=None, description="local details to use: kama, zama, shinagawa, nagoya", max_length=1000)
 
 
+class LinkOut(BaseModel):
+    title: str = Field(description="the official page's title")
+    url: str = Field(description="its address (https)")
+
+
 class MessageOut(BaseModel):
     text: str
     quick_replies: list[str]
+    links: list[LinkOut] = Field(default_factory=list, description="the official pages the message rests on")
 
 
 class ChatResponse(BaseModel):

@@ -35,15 +35,45 @@ from types import MappingProxyType
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["DateParseError", "ParsedDate", "find_dates", "format_date", "parse_date"]
+__all__ = [
+    "DateParseError", "ParsedDate", "PartialDate", "find_dates", "format_date", "parse_date", "year_alone", "year_in",
+]
 
 
 @dataclass(frozen=True)
 class ParsedDate:
     value: date
-    # Set when the bot had to interpret: an era year past the era's end, a missing
-    # year, a relative word. The dialogue repeats it so the user can correct us.
+    # Set when the bot had to interpret: an era year past the era's end, a relative
+    # word, a month end. The dialogue repeats it so the user can correct us.
     understood_as: str | None = None
+
+
+@dataclass(frozen=True)
+class PartialDate:
+    """A date typed without its year (3月15日, 7/15) or without its day (令和3年4月, 来年の2月).
+
+    Which year a yearless date means depends on what it is (an expiry lies ahead, an issue
+    day behind), and whether a missing day matters depends on the rules: the dialogue
+    decides both, so nothing is guessed here. The parts that are given exist together
+    (no 2月30日 in any year; 2月29日 is kept, as some year has it).
+    """
+
+    year: int | None
+    month: int
+    day: int | None  # None: the day is missing
+    month_end: bool = False  # 月末 without a year: the day depends on the year
+
+    def on(self, year: int) -> date:
+        """The day this means in `year` (ValueError when that year has no such day)."""
+        if self.month_end:
+            return date(year, self.month, calendar.monthrange(year, self.month)[1])
+        return date(year, self.month, self.day or 1)
+
+    def days(self) -> list[date]:
+        """Every day a date missing its day can be (its year is known)."""
+        assert self.year is not None
+        last = calendar.monthrange(self.year, self.month)[1]
+        return [date(self.year, self.month, d) for d in range(1, last + 1)]
 
 
 class DateParseError(ValueError):
@@ -303,22 +333,42 @@ def _full(g: dict[str, str | None], today: date) -> ParsedDate:
     return parsed
 
 
-def _year_month_only(g: dict[str, str | None], today: date) -> ParsedDate:
+def _year_month_only(g: dict[str, str | None], today: date) -> PartialDate:
     month = _number(g["m"] or "")
     if not 1 <= month <= 12:
         raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
-    raise DateParseError("日付の「日」がありません。何日かも教えてください(例: 2021年4月1日)。")
+    if g.get("ryear"):
+        year = today.year + _RELATIVE_YEARS[g["ryear"] or ""]
+    elif g.get("era"):
+        year = _from_era(g["era"] or "", _number(g["ey"] or ""), month, None).value.year
+    else:
+        year = _number(g["wy"] or "")
+        if year < 1000:
+            raise DateParseError(
+                f"{year}年がいつの年か分かりません。西暦4桁(例: 2021年)か、令和・平成などの年号をつけて書いてください。"
+            )
+        _build(year, month, 1)
+    return PartialDate(year, month, None)
 
 
-def _no_year(g: dict[str, str | None], today: date) -> ParsedDate:
-    year, month, day = _month_day(g, today.year)
-    return _assumed(year, month, day, "年が書かれていないので、", f"年が書かれていないので{year}年と考えました")
+def _month_and_day(month: int, day: int | None) -> PartialDate:
+    """A month and day without a year, refused only when no year has that day."""
+    if not 1 <= month <= 12:
+        raise DateParseError(f"{month}月という月はありません。月は1から12までです。")
+    if day is None:
+        return PartialDate(None, month, None, month_end=True)
+    longest = calendar.monthrange(2000, month)[1]  # 2000 is a leap year: 2月29日 exists in some year
+    if not 1 <= day <= longest:
+        raise DateParseError(f"{month}月{day}日という日はありません。")
+    return PartialDate(None, month, day)
 
 
-def _slash_no_year(g: dict[str, str | None], today: date) -> ParsedDate:
-    year = today.year
-    return _assumed(year, int(g["m"] or 0), int(g["d"] or 0), "年が書かれていないので、",
-                    f"年が書かれていないので{year}年と考えました")
+def _no_year(g: dict[str, str | None], today: date) -> PartialDate:
+    return _month_and_day(_number(g["m"] or ""), None if g.get("end") else _day(g))
+
+
+def _slash_no_year(g: dict[str, str | None], today: date) -> PartialDate:
+    return _month_and_day(int(g["m"] or 0), int(g["d"] or 0))
 
 
 def _two_digit_year(g: dict[str, str | None], today: date) -> ParsedDate:
@@ -348,7 +398,7 @@ def _relative_month(g: dict[str, str | None], today: date) -> ParsedDate:
                     f"「{g['rmonth']}」は{first.year}年{first.month}月です")
 
 
-_Handler = Callable[[dict[str, "str | None"], date], ParsedDate]
+_Handler = Callable[[dict[str, "str | None"], date], "ParsedDate | PartialDate"]
 
 _YEAR_WORDS, _MONTH_WORDS, _DIGITS = ("年", "ねん", "ネン"), ("月", "がつ", "ガツ"), tuple("0123456789")
 
@@ -403,8 +453,11 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
-def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | DateParseError]]:
-    """Every date-like span in `text`, in order: (start, end, date or the reason it is not one).
+Found = ParsedDate | PartialDate | DateParseError
+
+
+def find_dates(text: str, today: date) -> list[tuple[int, int, Found]]:
+    """Every date-like span in `text`, in order: (start, end, a date, a partial date, or the reason it is not one).
 
     >>> [(s, e, r.value.isoformat()) for s, e, r in find_dates("生年月日は平成2年5月10日、発行は２０２１年４月１日", date(2025, 6, 1))]
     [(5, 14, '1990-05-10'), (18, 27, '2021-04-01')]
@@ -415,7 +468,7 @@ def find_dates(text: str, today: date) -> list[tuple[int, int, ParsedDate | Date
 # The dialogue reads a message's dates and the turn log redacts them from the same
 # message: the second look is a cache hit. Bounded; results are never mutated.
 @functools.lru_cache(maxsize=1024)
-def _find_dates(text: str, today: date) -> tuple[tuple[int, int, ParsedDate | DateParseError], ...]:
+def _find_dates(text: str, today: date) -> tuple[tuple[int, int, Found], ...]:
     normal, origin = _normalise(text)
     candidates: list[tuple[int, int, int, re.Match[str], _Handler]] = []
     present = {word for word in _NEEDED_WORDS if word in normal}
@@ -425,13 +478,13 @@ def _find_dates(text: str, today: date) -> tuple[tuple[int, int, ParsedDate | Da
         for match in pattern.finditer(normal):
             candidates.append((match.start(), -(match.end() - match.start()), priority, match, handler))
     candidates.sort(key=lambda c: c[:3])
-    found: list[tuple[int, int, ParsedDate | DateParseError]] = []
+    found: list[tuple[int, int, Found]] = []
     taken_until = 0
     for start, _, _, match, handler in candidates:
         if start < taken_until:
             continue
         taken_until = match.end()
-        result: ParsedDate | DateParseError
+        result: Found
         try:
             result = handler({**match.groupdict(), "_text": match.group(0).strip()}, today)
         except DateParseError as exc:
@@ -439,6 +492,20 @@ def _find_dates(text: str, today: date) -> tuple[tuple[int, int, ParsedDate | Da
             result = DateParseError(exc.reason)
         found.append((origin[start], origin[match.end() - 1] + 1, result))
     return tuple(found)
+
+
+def _this_year(partial: PartialDate, today: date) -> ParsedDate:
+    """A lone date's reading: a missing day is refused, a missing year is this year's, said."""
+    if partial.year is not None:
+        raise DateParseError("日付の「日」がありません。何日かも教えてください(例: 2021年4月1日)。")
+    year = today.year
+    try:
+        value = partial.on(year)
+    except ValueError:
+        raise DateParseError(
+            f"年が書かれていないので{year}年と考えましたが、{year}年はうるう年ではないので、2月29日はありません。"
+        ) from None
+    return ParsedDate(value, f"年が書かれていないので、{format_date(value, era=False)}として受け取りました。")
 
 
 def parse_date(text: str, today: date) -> ParsedDate:
@@ -455,7 +522,54 @@ def parse_date(text: str, today: date) -> ParsedDate:
     for _, _, result in spans:
         if isinstance(result, DateParseError):
             raise DateParseError(result.reason)  # a fresh one: the found one is shared through the cache
-    dates = [r for _, _, r in spans if isinstance(r, ParsedDate)]
+    dates = [_this_year(r, today) if isinstance(r, PartialDate) else r for _, _, r in spans]
     if len({d.value for d in dates}) > 1:
         raise DateParseError("日付が2つ以上書かれています。1つだけ書いてください。")
     return dates[0]
+
+
+# A year alone, the answer to "which year?": 2021年です, 令和3年, R3, へいせい30ねん.
+_YEAR_ALONE = re.compile(
+    rf"^\s*(?:{_ERA}\s*(?P<ey>[0-9]{{1,2}}|{_alternation(_ERA_FIRST_YEAR)})|(?P<wy>(?:19|20)[0-9]{{2}}))\s*{_Y}?"
+    r"\s*(?:です|でした|だよ|だと思います|ごろ|頃|くらい|ぐらい)?\s*[。!.]?\s*$"
+)
+
+
+def year_alone(text: str) -> int | None:
+    """The Western year of a message that is only a year, else None.
+
+    >>> [year_alone(t) for t in ("2021年です", "令和3年", "R3", "へいせい30ねん", "平成元年", "3年", "明治40年")]
+    [2021, 2021, 2021, 2018, 1989, None, None]
+    """
+    found = _YEAR_ALONE.match(unicodedata.normalize("NFKC", text).lower())
+    if not found:
+        return None
+    if found.group("wy"):
+        return int(found.group("wy"))
+    name = _ERA_BY_SPELLING.get(found.group("era"))  # the text is lower-cased: R3 is r3
+    era = next((e for e in _ERAS if e.name == name), None)
+    if era is None:
+        return None
+    return era.starts_on.year + _number(found.group("ey")) - 1
+
+
+_YEAR_IN = re.compile(
+    rf"(?:{_ERA}\s*(?P<ey>[0-9]{{1,2}}|{_alternation(_ERA_FIRST_YEAR)})|(?<![0-9])(?P<wy>(?:19|20)[0-9]{{2}}))\s*{_Y}"
+    r"(?!\s*(?:の\s*)?[0-9〇一二三四五六七八九十]+\s*(?:月|がつ))"
+)
+
+
+def year_in(text: str) -> int | None:
+    """The first year named without a month in a longer message ("令和5年です。カードと一緒に…").
+
+    >>> [year_in(t) for t in ("令和5年です。カードと一緒に", "たしか2021年だったと思う", "2021年4月", "3年前")]
+    [2023, 2021, None, None]
+    """
+    found = _YEAR_IN.search(unicodedata.normalize("NFKC", text).lower())
+    if not found:
+        return None
+    if found.group("wy"):
+        return int(found.group("wy"))
+    name = _ERA_BY_SPELLING.get(found.group("era"))
+    era = next((e for e in _ERAS if e.name == name), None)
+    return None if era is None else era.starts_on.year + _number(found.group("ey")) - 1

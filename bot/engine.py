@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot import dialogue, privacy
+from bot import conversation, privacy
 from bot.analyzer import Analyzer
 from bot.intents import Intent, load_intents
 from bot.knowledge import Knowledge, load_knowledge
@@ -26,16 +26,18 @@ from bot.replies import Message, Turn
 from bot.sessions import MemoryStore, SessionStore, SqliteStore
 from bot.settings import Settings
 from bot.tokenizer import shared_tokenizer
+from bot.yamlfile import load, strip_lines
 
 SESSION_ID_MAX = 128
 
 
 class InputError(ValueError):
-    """Bad input from a user or client: the channel answers 4xx with `code` and this message."""
+    """Bad input from a user or client: the channel answers `status` (4xx) with `code` and this message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 # C0/C1 control characters other than tab and line breaks: no keyboard types them.
@@ -69,13 +71,16 @@ class Core:
     intents: tuple[Intent, ...]
     knowledge: Knowledge
     matcher: Matcher
+    context: conversation.Context
+    dialogue: conversation.Config
 
     @classmethod
     def load(cls, settings: Settings) -> Core:
         intents = load_intents(settings.intents_path)
         names = [i.name for i in intents if i.in_domain]
-        knowledge = load_knowledge(settings.knowledge_dir, names, dialogue.REQUIRED_MESSAGES)
-        dialogue.check_forms(knowledge, names)
+        knowledge = load_knowledge(settings.knowledge_dir, names, conversation.MESSAGE_FIELDS)
+        conversation.check(knowledge, names)
+        context = conversation.Context.from_data(strip_lines(load(settings.knowledge_dir / "context.yaml")))
         normalizer = Normalizer(load_lexicon(settings.knowledge_dir / "lexicon.yaml"))
         analyzer = Analyzer(normalizer, shared_tokenizer())
         # The answer text is a secondary field: it helps a question phrased like the answer.
@@ -84,7 +89,8 @@ class Core:
         )
         topics = {label: intent for intent, label in knowledge.messages["topics"].items()}
         config = MatcherConfig(accept_threshold=settings.accept_threshold, clarify_margin=settings.clarify_margin)
-        return cls(intents, knowledge, Matcher(with_answers, analyzer, config, exact=topics))
+        dialogue = conversation.Config(menu_below=settings.menu_below, clarify_margin=settings.clarify_margin)
+        return cls(intents, knowledge, Matcher(with_answers, analyzer, config, exact=topics), context, dialogue)
 
 
 def _answer_text(knowledge: Knowledge, name: str) -> str:
@@ -169,6 +175,7 @@ class Bot:
 
     def welcome(self, session_id: str | None = None, municipality: str | None = None, channel: str = "web") -> Turn:
         session_id = self.check_session_id(session_id, channel) or new_session_id()
+        self.check_municipality(municipality)
         kb = self.core.knowledge
         answer = kb.answers["greeting"]
         replies = tuple(kb.topic(i) for i in kb.messages["menu"])
@@ -180,34 +187,46 @@ class Bot:
         text = self.check_text(text)
         given = self.check_session_id(session_id, channel)
         sid = given or new_session_id()
-        if municipality is not None and not isinstance(municipality, str):
-            raise InputError("invalid_municipality", "municipality は文字列で送ってください。(municipality must be a string)")
+        municipality = self.check_municipality(municipality)
         masked = privacy.mask(text)
         # A new conversation's id is unknown to anyone until this reply carries it: no other
         # turn can race this one, so it takes no lock (nor a place in the lock table).
         with self._lock(sid) if given else contextlib.nullcontext():
             # A new conversation has nothing stored yet: skip the read.
             stored = self.store.load(sid) if given else None
-            state = stored or dialogue.new_state()
-            if municipality:
-                state["municipality"] = municipality
-            muni = self.core.knowledge.municipality(state.get("municipality"))
+            state = conversation.State.from_json(stored)
+            if municipality is not None and municipality != state.municipality:
+                state = state.but(municipality=municipality)
             match = self.core.matcher.match(masked.text)
-            step = dialogue.step(
-                state, dialogue.UserTurn(masked.text, match), self.today(), self.core.knowledge, muni
-            )
+            core = self.core
+            step = conversation.step(state, conversation.UserTurn(masked.text, match), self.today(), core.knowledge,
+                                     core.context, core.dialogue)
             messages = list(step.messages)
             if masked.kinds:
                 messages.insert(0, Message(privacy.WARNING_TEXT))
-            if stored is not None or step.state != dialogue.new_state():
+            if stored is not None or not step.state.is_empty:
                 # A question answered outright leaves nothing to remember: storing the empty
                 # state would cost a write per turn and tell the next turn nothing new.
-                self.store.save(sid, step.state)
+                self.store.save(sid, step.state.to_json())
         turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
         if self._on_turn is not None:
             self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,
-                                    step.state.get("municipality"), masked.kinds, match.names))
+                                    step.state.municipality, masked.kinds, match.names))
         return turn
+
+    def check_municipality(self, municipality: object) -> str | None:
+        """A profile's id for a code or name the client sent; an unknown one is refused (api.md)."""
+        if municipality is None or municipality == "":
+            return None
+        if not isinstance(municipality, str):
+            raise InputError("invalid_municipality", "municipality は文字列で送ってください。(municipality must be a string)")
+        found = self.core.knowledge.municipality(municipality)
+        if found is None:
+            known = "、".join(f"{m.id}({m.name})" for m in self.core.knowledge.municipalities.values())
+            raise InputError("unknown_municipality",
+                             f"municipality「{municipality[:40]}」は登録されていません。使えるのは {known} です。"
+                             f"(unknown municipality)", status=422)
+        return found.id
 
     def reset(self, session_id: str) -> None:
         self.store.delete(session_id)

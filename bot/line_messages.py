@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from bot.replies import Message
+from bot.replies import Link, Message
 
 SESSION_PREFIX = "line:"  # only the LINE channel may use session ids that start with it (bot/engine.py)
 
@@ -29,6 +29,7 @@ MAX_ACTION_TEXT_CHARS = 300
 ONLY_TEXT_JA = "申し訳ありません。このチャットでは文字のメッセージだけを読み取れます。ご質問を文字で送ってください。"
 FAILED_JA = "申し訳ありません。ただいまお答えできませんでした。少し時間をおいて、もう一度お送りください。"
 CUT_JA = "\n(長いため、ここから先は省略しました)"
+SOURCE_JA = "出典:"
 
 
 # --- events in --------------------------------------------------------------
@@ -203,6 +204,16 @@ def quick_reply_items(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return [{"type": "action", "action": {"type": "message", "label": button_label(c), "text": c}} for c in choices]
 
 
+def with_sources(message: Message) -> str:
+    """A bubble's text with the official pages it rests on, one short line each (LINE links a bare URL).
+
+    >>> with_sources(Message("更新は無料です。", links=(Link("嘉麻市「電子証明書の発行・更新」", "https://www.city.kama.lg.jp/a.html"),)))
+    '更新は無料です。\\n出典:嘉麻市「電子証明書の発行・更新」 https://www.city.kama.lg.jp/a.html'
+    """
+    lines = [message.text.strip(), *(f"{SOURCE_JA}{link.title} {link.url}" for link in message.links)]
+    return "\n".join(lines)
+
+
 def line_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """A Turn's messages as the `messages` of a reply or push call.
 
@@ -210,7 +221,7 @@ def line_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     [{'type': 'text', 'text': 'はい', 'quickReply': {'items': [{'type': 'action', 'action': {'type': 'message', 'label': 'やめる', 'text': 'やめる'}}]}}]
     """
     bubbles: list[dict[str, Any]] = [
-        {"type": "text", "text": text} for text in fit_bubbles([m.text.strip() for m in messages if m.text.strip()])
+        {"type": "text", "text": text} for text in fit_bubbles([with_sources(m) for m in messages if m.text.strip()])
     ]
     items = quick_reply_items(messages)
     if bubbles and items:

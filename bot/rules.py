@@ -26,7 +26,7 @@ from dateutil.relativedelta import relativedelta
 from bot.dates import format_date
 
 __all__ = [
-    "FEE_REASONS", "RuleInputError", "age_on", "expiry", "fee", "nth_birthday_after",
+    "CARD_NOTE_PREFIX", "FEE_REASONS", "RuleInputError", "age_on", "expiry", "fee", "nth_birthday_after",
     "renewal_opens_on", "renewal_window", "to_json",
 ]
 
@@ -40,6 +40,9 @@ CARD_YEARS_ADULT = 10
 CERT_YEARS = 5
 CERT_YEARS_RENEWED_IN_WINDOW = 6
 RENEWAL_MONTHS_BEFORE = 3
+# Every note about the card's own expiry starts so; the dialogue leaves them out when the
+# card's issue day is unknown (and did not matter to the certificates).
+CARD_NOTE_PREFIX = "カードは"
 
 
 class RuleInputError(ValueError):
@@ -183,17 +186,17 @@ def _card_expiry(
 ) -> date:
     adult_age = OLD_ADULT_AGE if card_applied_on <= LAST_DAY_OF_OLD_ADULT_AGE else ADULT_AGE
     if adult_age == OLD_ADULT_AGE:
-        notes.append("カードは2022年3月31日以前の申請なので、18歳を20歳と読みかえます。")
+        notes.append(f"{CARD_NOTE_PREFIX}2022年3月31日以前の申請なので、18歳を20歳と読みかえます。")
     age = age_on(birth_date, card_issued_on)
     years = CARD_YEARS_ADULT if age >= adult_age else CERT_YEARS
     by_birthday = nth_birthday_after(birth_date, card_issued_on, years)
     above = "以上" if age >= adult_age else "未満"
     notes.append(
-        f"カードの発行日({_d(card_issued_on)})に{adult_age}歳{above}なので、"
-        f"カードは発行日後{years}回目の誕生日({_d(by_birthday)})までです。"
+        f"{CARD_NOTE_PREFIX}、発行日({_d(card_issued_on)})に{adult_age}歳{above}なので、"
+        f"発行日後{years}回目の誕生日({_d(by_birthday)})までです。"
     )
     if residence_expires_on is not None and residence_expires_on < by_birthday:
-        notes.append(f"在留期間の満了日({_d(residence_expires_on)})のほうが早いので、カードはその日までです。")
+        notes.append(f"{CARD_NOTE_PREFIX}、在留期間の満了日({_d(residence_expires_on)})のほうが早いので、その日までです。")
         return residence_expires_on
     return by_birthday
 

@@ -1,6 +1,6 @@
 """Where conversation state lives between turns: one interface, several stores.
 
-A state is a JSON-serialisable dict owned by bot.dialogue; stores never look inside.
+A state is a JSON-serialisable dict owned by bot.conversation (State.to_json); stores never look inside.
 `claim_event` is the channels' redelivery record (LINE webhookEventId): it answers
 True exactly once per key, also across restarts for the persistent stores.
 

@@ -69,6 +69,7 @@ class Settings:
     knowledge_dir: Path
     accept_threshold: float
     clarify_margin: float
+    menu_below: float  # a close call is a "which of these?" menu only when the best score is below this
     line_channel_secret: str | None
     line_channel_access_token: str | None
     line_api_base: str
@@ -100,6 +101,7 @@ class Settings:
             knowledge_dir=Path(_str("KNOWLEDGE_DIR", str(ROOT / "knowledge")) or ""),
             accept_threshold=_float("MATCH_ACCEPT_THRESHOLD", 0.30),
             clarify_margin=_float("MATCH_CLARIFY_MARGIN", 0.06),
+            menu_below=_float("DIALOGUE_MENU_BELOW", 0.5),
             line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import dialogue
 from bot.engine import Bot, InputError
 from bot.sessions import MemoryStore
 from bot.settings import Settings
@@ -74,17 +73,19 @@ def test_pin_is_masked_and_the_user_warned(bot: Bot) -> None:
     assert "1234" not in repr(state)
 
 
-def test_an_outright_answer_stores_nothing_and_a_dialogue_is_stored() -> None:
+def test_an_answer_stores_only_its_topic_and_a_dialogue_its_values() -> None:
     store = MemoryStore()
     bot = Bot(Settings.from_env(), store=store, today=lambda: date(2026, 1, 15))
     faq = bot.reply("暗証番号を忘れました")
     assert faq.intent == "forgot_pin"
-    assert store.load(faq.session_id) is None  # nothing to remember: no write, nothing kept
+    kept = store.load(faq.session_id)  # the topic, so that "コンビニは?" next is read in it; no text
+    assert kept is not None and kept["topic"] == "forgot_pin" and kept["slots"] == {} and kept["known"] == {}
     calc = bot.reply("自分の電子証明書の有効期限を計算してほしい。生年月日は1980年5月10日です")
     assert store.load(calc.session_id)["slots"] == {"birth_date": "1980-05-10"}
-    # A stored conversation that goes back to the empty state is overwritten, not left behind.
+    # Cancelling forgets the form's values in the store, not only in memory.
     bot.reply("やめます", calc.session_id)
-    assert store.load(calc.session_id) == dialogue.new_state()
+    stored = store.load(calc.session_id)
+    assert stored["form"] is None and stored["slots"] == {} and stored["facts"] == {}
 
 
 def test_welcome_greets_with_topics(bot: Bot) -> None:

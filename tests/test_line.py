@@ -154,7 +154,10 @@ def test_a_text_message_gets_one_reply_with_the_same_answer_as_the_web(shared_se
     assert "x-line-retry-key" not in call.headers  # LINE refuses the retry key on replies
     assert "再設定" in call.text()
     web = httpx.post(shared_server.url + "/api/chat", json={"text": "暗証番号を忘れた"}).json()
-    assert call.texts() == [m["text"] for m in web["messages"]]
+    # The same words; LINE adds the official pages as a line each, since it shows no link list.
+    assert call.texts() == [m["text"] + "".join(f"\n出典:{link['title']} {link['url']}" for link in m["links"])
+                            for m in web["messages"]]
+    assert any(m["links"] for m in web["messages"])
     buttons = [q for m in web["messages"] for q in m["quick_replies"]]
     assert [i["action"]["text"] for i in call.body["messages"][-1]["quickReply"]["items"]] == buttons
     assert all("quickReply" not in m for m in call.body["messages"][:-1])
@@ -231,21 +234,21 @@ def test_a_full_expiry_calculation_over_line(shared_server: LiveServer, line: Fa
     user = new_user()
     assert "生年月日" in say(shared_server, line, user, "有効期限を計算したい").text()
     assert "発行" in say(shared_server, line, user, "1990年5月10日").text()
-    asked = say(shared_server, line, user, "2021年3月1日")
-    assert "カードと同じ日" in [i["action"]["text"] for i in asked.body["messages"][-1]["quickReply"]["items"]]
-    result = say(shared_server, line, user, "カードと同じ日").text()
-    # rules.md: the 5th birthday strictly after the 2021-03-01 issue day; the rules route agrees.
+    asked = say(shared_server, line, user, "2023年3月1日")
+    assert "同じ日" in [i["action"]["text"] for i in asked.body["messages"][-1]["quickReply"]["items"]]
+    result = say(shared_server, line, user, "同じ日").text()
+    # rules.md: the 5th birthday strictly after the 2023-03-01 issue day; the rules route agrees.
     rules = httpx.post(shared_server.url + "/api/rules/expiry",
-                       json={"birth_date": "1990-05-10", "issued_on": "2021-03-01"}).json()
-    assert rules["user_certificate_expires_on"] == "2025-05-10"
-    assert "利用者証明用電子証明書:2025年5月10日" in result
-    assert "2030年5月10日" in result  # the card
-    assert "過ぎています" in result  # BOT_TODAY=2026-01-15 is after the expiry
+                       json={"birth_date": "1990-05-10", "issued_on": "2023-03-01"}).json()
+    assert rules["user_certificate_expires_on"] == "2027-05-10"
+    assert "利用者証明用電子証明書:2027年5月10日" in result
+    assert "2032年5月10日" in result  # the card
+    assert "まだ受付前" in result  # BOT_TODAY=2026-01-15 is before renewal opens
 
 
 def test_one_users_messages_are_answered_in_order_and_users_apart(shared_server: LiveServer, line: FakeLineApi) -> None:
     alice, others = new_user(), [new_user() for _ in range(12)]
-    mine = [text(alice, said) for said in ("有効期限を計算したい", "1990年5月10日", "2021年3月1日")]
+    mine = [text(alice, said) for said in ("有効期限を計算したい", "1990年5月10日", "2023年3月1日")]
     theirs = [text(u, "手数料はいくら?") for u in others]
     assert post(shared_server, [mine[0], *theirs[:6], mine[1], *theirs[6:], mine[2]]).status_code == 200
     calls = line.wait_for(15, settle=0.2)
@@ -253,25 +256,25 @@ def test_one_users_messages_are_answered_in_order_and_users_apart(shared_server:
     by_token = {c.body["replyToken"]: c for c in calls}
     assert {e["replyToken"] for e in mine + theirs} == set(by_token)
     answers = [by_token[e["replyToken"]].text() for e in mine]
-    assert "生年月日" in answers[0] and "発行" in answers[1] and "交付" in answers[2]
+    assert "生年月日" in answers[0] and "発行" in answers[1] and "カードを受け取った日" in answers[2]
 
 
 def test_in_a_group_each_member_has_their_own_conversation(shared_server: LiveServer, line: FakeLineApi) -> None:
     alice, bob = new_user(), new_user()
     group = {"type": "group", "groupId": "C" + uuid.uuid4().hex}
-    for said in ("有効期限を計算したい", "1990年5月10日", "2021年3月1日"):
+    for said in ("有効期限を計算したい", "1990年5月10日", "2023年3月1日"):
         before = len(line.calls)
         assert post(shared_server, [text(alice, said, source={**group, "userId": alice})]).status_code == 200
         line.wait_for(before + 1)
     # Alice's group dialogue now waits for the card's issue day; nobody else's does.
-    bob_in_group = text(bob, "カードと同じ日", source={**group, "userId": bob})
-    alice_alone = text(alice, "カードと同じ日")
-    alice_in_group = text(alice, "カードと同じ日", source={**group, "userId": alice})
+    bob_in_group = text(bob, "同じ日", source={**group, "userId": bob})
+    alice_alone = text(alice, "同じ日")
+    alice_in_group = text(alice, "同じ日", source={**group, "userId": alice})
     assert post(shared_server, [bob_in_group, alice_alone, alice_in_group]).status_code == 200
     answers = {c.body["replyToken"]: c.text() for c in line.wait_for(6)}
-    assert "2025年5月10日" in answers[alice_in_group["replyToken"]]
-    assert "2025年5月10日" not in answers[bob_in_group["replyToken"]]
-    assert "2025年5月10日" not in answers[alice_alone["replyToken"]]
+    assert "2027年5月10日" in answers[alice_in_group["replyToken"]]
+    assert "2027年5月10日" not in answers[bob_in_group["replyToken"]]
+    assert "2027年5月10日" not in answers[alice_alone["replyToken"]]
 
 
 def database_bytes(db: Path) -> bytes:
@@ -305,13 +308,13 @@ def test_the_database_never_holds_a_raw_line_id(server_factory: Any, fake: FakeL
     push = fake.wait_for(before + 2)[before + 1]
     assert push.path == PUSH and push.body["to"] == bob and "再設定" in push.text()
     fake.reject_reply_tokens = False
-    # A question answered outright stores nothing; a dialogue is stored, under the HMAC key.
+    # What a conversation stores (its topic, a dialogue) is stored under the HMAC key.
     assert "生年月日" in say(server, fake, bob, "有効期限を計算したい").text()
 
     # Alice's dialogue goes on after a restart: her key is stable, not a per-process secret.
     server.restart()
-    asked = say(server, fake, alice, "2021年3月1日")
-    assert "カードと同じ日" in [i["action"]["text"] for i in asked.body["messages"][-1]["quickReply"]["items"]]
+    asked = say(server, fake, alice, "2023年3月1日")
+    assert "同じ日" in [i["action"]["text"] for i in asked.body["messages"][-1]["quickReply"]["items"]]
 
     ids = stored_session_ids(db)
     assert len(ids) == 4  # alice alone, alice in the group, bob in the room, bob alone

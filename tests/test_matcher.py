@@ -134,7 +134,7 @@ def real_matcher() -> Matcher:
 FIRST_MESSAGES: list[tuple[str, str | None]] = [
     ("わかりません", "help"),  # lost, not thankful: the menu helps
     ("よくわからないんだけど", "help"),
-    ("カードを落とした", "invalidation"),  # a lost card invalidates the certificates
+    ("カードを落とした", "lost_card"),  # what to do at once: stop the card
     ("マイナカードどっかいってしもた", "invalidation"),
     ("期限が切れてしまった、手数料は?", "fee"),  # the question asked is the fee
     ("切れた後に発行し直すとお金いる?", "fee"),

@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.dates import DateParseError, ParsedDate, find_dates, format_date, parse_date
+from bot.dates import DateParseError, ParsedDate, PartialDate, find_dates, format_date, parse_date
 from bot.rules import (
     RuleInputError,
     age_on,
@@ -262,4 +262,8 @@ DATE_ALPHABET = "0123456789０１２〇一二三九十百千元年月日末の/.
 def test_find_dates_on_date_like_noise_gives_dates_or_reasons(text: str) -> None:
     for start, stop, result in find_dates(text, date(2025, 6, 1)):
         assert 0 <= start < stop <= len(text)
-        assert isinstance(result, ParsedDate) or (isinstance(result, DateParseError) and result.reason)
+        if isinstance(result, PartialDate):  # its parts exist together in some year
+            assert result.year is not None or result.day is not None or result.month_end
+            result.on(2000 if result.year is None else result.year)
+        else:
+            assert isinstance(result, ParsedDate) or (isinstance(result, DateParseError) and result.reason)

@@ -1,0 +1,196 @@
+"""A message outside a running form: a new question, a follow-up, or a request for more.
+
+`fresh` answers from knowledge or starts the form the message asks for (with what the
+message already says); `follow_up` reads a short message in the topic just answered;
+`answer` says a knowledge answer, the "not ours" reply, or, only when truly torn, a menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.conversation import context, filling, placing, results
+from bot.conversation.forms import FORMS, Form
+from bot.conversation.reading import is_question
+from bot.conversation.state import State
+from bot.conversation.turn import Step, TurnContext
+from bot.replies import Message
+
+MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {"reused": ("values",), "from_result": ("value",)}
+
+
+def answer(t: TurnContext, state: State, intent: str | None = None, score: float | None = None) -> Step:
+    kb, match = t.kb, t.match
+    intent = match.intent if intent is None else intent
+    score = match.score if score is None else score
+    if intent is None:
+        close = [c.intent for c in match.ranking[:3]
+                 if c.score >= match.score * 0.8 and c.intent in kb.messages["topics"]]
+        messages = [Message(kb.message("fallback"))]
+        if close and match.score > 0.2 and not out_of_scope(t):
+            messages.append(Message(kb.message("fallback_topics"), tuple(kb.topic(i) for i in close)))
+        messages.append(Message(kb.message("contact_hint"), (kb.topic("contact"),)))
+        return Step(state, tuple(messages), None, in_domain_score(t), None, False)
+    others: list[str] = []
+    if match.ambiguous and intent == match.intent:
+        others = [c.intent for c in match.ranking[1:3] if c.score >= match.score - 2 * t.config.clarify_margin
+                  and c.intent in kb.messages["topics"] and c.intent != intent]
+        if others and score < t.config.menu_below and intent in kb.messages["topics"]:
+            options = tuple(kb.topic(i) for i in (intent, *others))
+            return Step(state, (Message(kb.message("clarify"), options),), intent, score, None, False)
+    if intent not in kb.answers:
+        return Step(state, (Message(kb.message("fallback")),), intent, score)
+    messages = kb.render(intent, t.municipality, said=state.said)
+    if t.municipality is None and kb.answers[intent].local:
+        state = state.but(said=state.said | {"check_local"})
+    first = messages[0]
+    replies = first.quick_replies
+    if others:  # a close second, one tap away
+        replies = (*(kb.topic(i) for i in others), *replies)
+    if intent == "help":
+        replies = (*replies, *(kb.topic(i) for i in kb.messages["menu"]))
+    messages[0] = first.but(quick_replies=tuple(dict.fromkeys(replies)))
+    return Step(state, tuple(messages), intent, score)
+
+
+def more(t: TurnContext, state: State, command: str) -> Step:
+    """「理由を見る」 after a result, 「詳しく」 after an answer."""
+    kb = t.kb
+    last = state.last
+    if command == "reasons" and last is not None:
+        form = FORMS[last.form]
+        if last.form == "calc_expiry":
+            labels = {s.name: s.label for s in form.slots}
+            text = results.expiry_reasons(last.slots, last.facts, last.result, kb, labels)
+        else:
+            text = "\n".join(f"・{n}" for n in last.result.get("notes", ()))
+        return Step(state, (Message(text),), last.form, 1.0)
+    topic = state.topic or ""
+    return Step(state, tuple(kb.render_details(topic, t.municipality)), topic, 1.0)
+
+
+def fresh(t: TurnContext, state: State) -> Step:
+    soft = FORMS.get(state.soft or "")
+    state = state.but(soft=None, asked=None)
+    if soft is not None:
+        trial = state.but(form=soft.intent, asked=soft.slots[0].name)
+        found = filling.place(t, soft, trial)
+        if takes_answer(t, soft, found):
+            return filling.advance(t, soft, trial, found)
+    readings: dict[str, placing.Placement] = {}
+
+    def reading(name: str) -> placing.Placement:
+        if name not in readings:
+            readings[name] = filling.place(t, FORMS[name], State(form=name, slots=_kept(state, name)))
+        return readings[name]
+
+    form = form_to_start(t, reading)
+    if form is None:
+        return answer(t, state)
+    found = reading(form.intent)
+    if form.intent != "calc_expiry" and not found.found:
+        # Asked in general: answer from knowledge, and stay ready to compute.
+        general = answer(t, state.form_done().but(soft=form.intent))
+        _, choices = form.slots[0].question({}, {})
+        offer = () if form.offer is None else (
+            Message(t.kb.message(form.offer), tuple(t.kb.messages[choices]) if choices else ()),
+        )
+        return Step(general.state, general.messages + offer, form.intent, general.confidence)
+    # What the person said earlier in this conversation is not asked again; the reply says it was reused.
+    reused = {k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
+    facts = {k: v for k, v in state.known.items() if k in filling.KEPT_FACTS} if reused else {}
+    state = state.form_done().but(form=form.intent, slots=reused, facts=facts)
+    step = filling.advance(t, form, state, found)
+    if reused:
+        values = "、".join(f"{form.slot(k).label} {filling.shown(v)}" for k, v in reused.items())
+        step = step.before(Message(t.kb.message("reused", values=values)))
+    return step
+
+
+def _kept(state: State, form: str) -> dict[str, str]:
+    """The values this conversation already knows that `form` would ask for."""
+    if form != "calc_expiry":
+        return {}
+    return {k: v for k, v in state.known.items() if k in filling.KEPT}
+
+
+def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -> Form | None:
+    """The form a new message starts: the matched one, unless the dates in it say otherwise."""
+    match = t.match
+    form = FORMS.get(match.intent or "")
+    calc = reading("calc_expiry")
+    if (form is not None and form.intent != "calc_expiry" and match.ambiguous and match.score < t.config.menu_below
+            and not reading(form.intent).found):
+        return None  # too close to call and nothing to compute: answer() asks which topic
+    calc_dates = calc.labelled & {"birth_date", "issued_on"}
+    if form is FORMS["renewal_window"] and calc_dates and "expires_on" not in calc.other:
+        return FORMS["calc_expiry"]  # "いつから更新できる? 生年月日は…、発行は…": the dates decide
+    if form is FORMS["calc_expiry"] and not calc.values and "expires_on" in calc.other:
+        return FORMS["renewal_window"]  # "期限は2027/7/15、いつまで使える?"
+    if form is None and "birth_date" in calc.labelled and (match.intent is None or not is_question(t.text)):
+        return FORMS["calc_expiry"]  # a birth date is only ever given for the computation
+    return form
+
+
+def follow_up(t: TurnContext, state: State) -> Step | None:
+    """A short message right after an answer, read in its topic with what is already known."""
+    ctx, text, match = t.ctx, t.text, t.match
+    topic = state.topic
+    if topic is None or not context.is_follow_up(text, ctx):
+        return None
+    top = match.ranking[0].intent if match.ranking else None
+    if topic in ctx.fee_after and (context.mentions(text, ctx.fee_words) or top == "fee"):
+        form = FORMS["fee"]
+        said = filling.place(t, form, State(form="fee")).values.get("reason")
+        found = placing.Placement(values={"reason": said or ctx.fee_after[topic]})
+        return filling.advance(t, form, state.form_done().but(form=form.intent), found)
+    last = state.last
+    if last is not None and last.form == "calc_expiry" and topic == last.form and (
+            context.mentions(text, ctx.window_words) or top == "renewal_window"):
+        result = last.result
+        earliest = min(d for d in (result["user_certificate_expires_on"],
+                                   result["signature_certificate_expires_on"]) if d)
+        form = FORMS["renewal_window"]
+        note = t.kb.message("from_result", value=filling.shown(earliest))
+        found = placing.Placement(values={"expires_on": earliest}, notes={"expires_on": note})
+        return filling.advance(t, form, state.form_done().but(form=form.intent), found)
+    if match.exact:  # a button's own words: its topic, which the context does not change
+        return None
+    part = context.part_for(text, topic, t.kb)
+    if part is not None:
+        return Step(state, tuple(t.kb.render_part(topic, part, t.municipality)), topic, 1.0)
+    related = ctx.related.get(topic, ())
+    if match.intent is None or match.ambiguous:
+        near = [c for c in match.ranking[:3] if c.intent in related]
+        if near and near[0].score >= match.score * 0.8 and near[0].score >= t.config.menu_below * 0.5:
+            return answer(t, state, intent=near[0].intent, score=near[0].score)
+    return None
+
+
+def takes_answer(t: TurnContext, form: Form, found: placing.Placement) -> bool:
+    """Whether a message with something readable in it answers the form rather than asking something else.
+
+    "カードをなくした" answers the fee question even though the matcher hears lost_card;
+    "引っ越したら証明書はどうなる?" is its own question.
+    """
+    match = t.match
+    if not found.found:
+        return False
+    if found.labelled or found.errors or found.partial or found.pending or match.intent in (None, form.intent):
+        return True
+    if match.exact:
+        return False
+    return match.ambiguous or not is_question(t.text)
+
+
+def out_of_scope(t: TurnContext) -> bool:
+    """The matcher placed the text in a learned "not ours" intent (weather, other services)."""
+    top = t.match.ranking[0] if t.match.ranking else None
+    return top is not None and top.intent not in t.kb.answers and top.intent not in FORMS and top.score >= 0.5
+
+
+def in_domain_score(t: TurnContext) -> float:
+    """api.md: for a null intent, the confidence of the best in-domain intent."""
+    scores: list[Any] = [c.score for c in t.match.ranking if c.intent in t.kb.answers or c.intent in FORMS]
+    return float(max(scores, default=0.0))

@@ -1,0 +1,212 @@
+"""The rules run on what a dialogue knows, which is not always a whole date.
+
+A value may be a month without its day ('2018-10'): every day of it is tried, and when
+they all give the same dates the day is not asked (issue 12: "ask only what changes the
+answer"); when they differ, the days are grouped by result so that "I don't remember
+the day" can be answered with each possible result. The card's issue day is wanted
+only when the card's own expiry could cut the certificates short: the certificates'
+dates are worked out with the card issued together with them and with the card issued
+as early as it can have been, and the question is asked only when the two differ.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from bot import rules
+from bot.conversation.plausible import CARDS_BEGAN, span
+
+Slots = Mapping[str, str]
+Facts = Mapping[str, Any]
+# What a citizen is told: the dates, and whether a signature certificate exists at all.
+_EXPIRY_KEYS = ("card_expires_on", "user_certificate_expires_on", "signature_certificate_expires_on",
+                "renewal_opens_on")
+_WINDOW_KEYS = ("opens_on", "status")
+
+
+@dataclass(frozen=True)
+class Group:
+    first: date  # the days of the varying month that give `result`
+    last: date
+    result: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Mapping[str, Any] | None  # the one result every reading gives
+    varies: str | None = None  # else: the month-valued slot whose day decides
+    groups: tuple[Group, ...] = ()  # its days grouped by result, in order
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value and len(value) == 10 else None
+
+
+def _readings(slots: Slots) -> tuple[list[str], list[dict[str, date]]]:
+    """Every combination of days the values can be: the month-valued slots, and the combinations."""
+    months = [name for name, value in slots.items() if _is_date(value) and len(value) == 7]
+    fixed = {name: date.fromisoformat(value) for name, value in slots.items() if _is_date(value) and len(value) == 10}
+    choices = []
+    for name in months:
+        first, last = span(slots[name])
+        choices.append([first + timedelta(days=i) for i in range((last - first).days + 1)])
+    return months, [{**fixed, **dict(zip(months, days))} for days in itertools.product(*choices)]
+
+
+def _is_date(value: object) -> bool:
+    return isinstance(value, str) and len(value) in (7, 10) and value[4] == "-"
+
+
+def _outcome(slots: Slots, run: Any, keys: tuple[str, ...]) -> Outcome:
+    months, readings = _readings(slots)
+    results: list[tuple[dict[str, date], dict[str, Any]]] = []
+    error: rules.RuleInputError | None = None
+    for days in readings:
+        try:
+            results.append((days, run(days)))
+        except rules.RuleInputError as exc:
+            error = error or exc
+    if not results:
+        assert error is not None
+        raise error
+    distinct = {tuple(r[k] for k in keys) for _, r in results}
+    if len(distinct) == 1:
+        return Outcome(results[0][1])
+    varies = months[0]
+    groups: list[Group] = []
+    for days, result in results:
+        day = days[varies]
+        if groups and all(groups[-1].result[k] == result[k] for k in keys) and groups[-1].last == day - timedelta(1):
+            groups[-1] = Group(groups[-1].first, day, groups[-1].result)
+        else:
+            groups.append(Group(day, day, result))
+    return Outcome(None, varies, tuple(groups))
+
+
+# --- the expiry -------------------------------------------------------------------------------
+
+
+def _expiry(days: Mapping[str, date], facts: Facts, card: date | None) -> dict[str, Any]:
+    return rules.expiry(
+        days["birth_date"], days["issued_on"],
+        card_issued_on=card,
+        previous_expires_on=days.get("previous_expires_on"),
+        residence_expires_on=days.get("residence_expires_on"),
+    )
+
+
+def card_known(slots: Slots, facts: Facts) -> bool:
+    return "card_issued_on" in slots or bool(facts.get("card_same"))
+
+
+def expiry(slots: Slots, facts: Facts) -> Outcome:
+    """The expiry dates; `card_expires_on` is None when the card's day is unknown (it did not matter)."""
+    known = card_known(slots, facts)
+
+    def run(days: Mapping[str, date]) -> dict[str, Any]:
+        card = days.get("card_issued_on") if "card_issued_on" in slots else None
+        result = _expiry(days, facts, card)
+        if not known:
+            result = {**result, "card_expires_on": None,
+                      "notes": [n for n in result["notes"] if not n.startswith(rules.CARD_NOTE_PREFIX)]}
+        return result
+
+    return _outcome(slots, run, _EXPIRY_KEYS)
+
+
+def earliest_card(birth: date, issued: date, days: Mapping[str, date]) -> date:
+    """The earliest day the card can have been issued: from 2016 and from birth, and still valid on `issued`."""
+    low = max(CARDS_BEGAN, birth)
+    high = issued
+    if _card_valid(birth, issued, low, days):
+        return low
+    # A card issued later never expires sooner, so the valid days are one stretch up to `issued`.
+    lo, hi = low.toordinal(), high.toordinal()
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _card_valid(birth, issued, date.fromordinal(mid), days):
+            hi = mid
+        else:
+            lo = mid + 1
+    return date.fromordinal(lo)
+
+
+def _card_valid(birth: date, issued: date, card: date, days: Mapping[str, date]) -> bool:
+    try:
+        rules.expiry(birth, issued, card_issued_on=card, residence_expires_on=days.get("residence_expires_on"))
+    except rules.RuleInputError:
+        return False
+    return True
+
+
+def card_matters(slots: Slots, facts: Facts) -> bool:
+    """Whether the card's issue day could change the certificates' dates (both ways, as the docstring says)."""
+    if card_known(slots, facts) or "birth_date" not in slots or "issued_on" not in slots:
+        return False
+    _, readings = _readings(slots)
+    keys = ("user_certificate_expires_on", "signature_certificate_expires_on")
+    for days in (readings[0], readings[-1]):
+        birth, issued = days["birth_date"], days["issued_on"]
+        try:
+            same = _expiry(days, facts, None)
+            early = _expiry(days, facts, earliest_card(birth, issued, days))
+        except rules.RuleInputError:
+            return True  # the dates cannot be worked out without it
+        if any(same[k] != early[k] for k in keys):
+            return True
+    return False
+
+
+def birthday_after(birth: date, day: date) -> date:
+    """The first birthday on or after `day`."""
+    return rules.nth_birthday_after(birth, day - timedelta(days=1), 1)
+
+
+def previous_matters(slots: Slots, facts: Facts) -> bool:
+    """Whether the old certificate's expiry could bring in the 6th-birthday rule and change the dates.
+
+    The rule applies when the renewal fell between the old expiry's window opening and the
+    old expiry. An old certificate ended on a birthday (its own, or its card's), so only a
+    renewal in the 3 months before a birthday can be such a renewal; a period of stay can
+    end on any day, so for a foreign resident any renewal can. Even then it matters only
+    when the longer count is not cut short anyway (by the card, or the period of stay):
+    both ways are worked out, as for the card.
+    """
+    if "birth_date" not in slots or "issued_on" not in slots or facts.get("previous_unknown"):
+        return False
+    stay = bool(facts.get("foreign")) and not facts.get("no_stay_limit")
+    _, readings = _readings(slots)
+    keys = ("user_certificate_expires_on", "signature_certificate_expires_on")
+    for days in readings:
+        birth, issued = days["birth_date"], days["issued_on"]
+        if issued < birth:
+            continue
+        old = issued if stay else birthday_after(birth, issued)
+        if rules.renewal_opens_on(old) > issued:
+            continue
+        card = days.get("card_issued_on") if "card_issued_on" in slots else None
+        try:
+            five = rules.expiry(birth, issued, card_issued_on=card,
+                                residence_expires_on=days.get("residence_expires_on"))
+            six = rules.expiry(birth, issued, card_issued_on=card, previous_expires_on=old,
+                               residence_expires_on=days.get("residence_expires_on"))
+        except rules.RuleInputError:
+            return True
+        if any(five[k] != six[k] for k in keys):
+            return True
+    return False
+
+
+# --- the renewal window and the fee ----------------------------------------------------------
+
+
+def window(slots: Slots, today: date) -> Outcome:
+    return _outcome(slots, lambda days: rules.renewal_window(days["expires_on"], today), _WINDOW_KEYS)
+
+
+def fee(slots: Slots) -> Outcome:
+    return Outcome(rules.fee(slots["reason"]))

@@ -1,0 +1,339 @@
+"""Which slot each date in a message fills: by what it can be, what was asked, and the words.
+
+The order (issue 12): a date goes only where it is plausible (bot.conversation.plausible);
+words that name a slot ("生年月日は…") decide; a date without such words fills what the
+bot just asked when it can be that, else the one slot it can be; words of correction
+(間違い, 訂正, じゃなくて) point it at something already said. When two slots remain
+possible, the bot asks which one, naming both. A date without its year takes its next
+occurrence when it is an expiry, and asks for the year otherwise; a month without its
+day is kept as a month (the rules decide whether the day matters).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.conversation.forms import Form
+from bot.conversation.plausible import why_not
+from bot.conversation.reading import FoundDate, Reading, normal
+from bot.conversation.state import Partial, Pending, State
+from bot.dates import DateParseError, ParsedDate, PartialDate, format_date
+from bot.knowledge import Knowledge
+
+MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
+    "no_such_day": ("month", "day"),
+}
+
+
+@dataclass
+class Placement:
+    values: dict[str, str] = field(default_factory=dict)  # slot -> ISO date or YYYY-MM
+    facts: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # slot -> how a date the bot had to read was read
+    errors: list[tuple[str | None, str]] = field(default_factory=list)  # (slot, why it cannot be used)
+    labelled: set[str] = field(default_factory=set)  # slots named by the words around their value
+    other: dict[str, str] = field(default_factory=dict)  # dates named for another form's slot
+    partial: Partial | None = None
+    pending: Pending | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.values or self.facts or self.errors or self.partial or self.pending)
+
+
+def _iso(value: date) -> str:
+    return value.isoformat()
+
+
+def _month(partial: PartialDate) -> str:
+    return f"{partial.year:04d}-{partial.month:02d}"
+
+
+def _next_occurrence(partial: PartialDate, today: date) -> date:
+    """The first day on or after today with this month and day (2月29日: the next leap year's)."""
+    for year in range(today.year, today.year + 9):
+        try:
+            day = partial.on(year)
+        except ValueError:
+            continue
+        if day >= today:
+            return day
+    raise ValueError("no such day")  # pragma: no cover - every month and day recurs within 8 years
+
+
+def _shown(value: str) -> str:
+    return format_date(date.fromisoformat(value)) if len(value) == 10 else f"{value[:4]}年{int(value[5:])}月"
+
+
+def place(form: Form, state: State, reading: Reading, text: str, today: date, kb: Knowledge,
+          correcting: bool | None = None) -> Placement:
+    """Everything in the message that answers `form`: dates placed by meaning, and the other answers.
+
+    `correcting`: whether an unlabelled date may replace a value already given; by default,
+    when the message has words of correction. After a result it always may (nothing is asked).
+    """
+    out = Placement()
+    if form.date_slots:
+        _place_dates(form, state, reading, out, today, kb, reading.correction if correcting is None else correcting)
+    _choices(form, state, reading, normal(text), out, kb)
+    return out
+
+
+def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
+                 correcting: bool) -> None:
+    dates = [d for d in reading.dates if not d.relative]
+    unlabelled: list[tuple[FoundDate, str]] = []
+    for found in dates:
+        target = _target(form, state, found.label)
+        if target is not None and not target.startswith("other:"):
+            out.labelled.add(target)
+            if found.card_too and target == "issued_on":
+                out.facts["card_same"] = True
+            if found.renewed and target == "issued_on":
+                out.facts["renewed"] = True
+        parsed = found.found
+        if isinstance(parsed, DateParseError):
+            out.errors.append((target if target and not target.startswith("other:") else state.asked, parsed.reason))
+            continue
+        if target is not None and target.startswith("other:"):
+            if isinstance(parsed, ParsedDate):
+                out.other[target.removeprefix("other:")] = _iso(parsed.value)
+            continue
+        if target is None:
+            if isinstance(parsed, PartialDate) and parsed.year is None:
+                target = state.asked or _first_open(form, state) or (_only_said(form, state) if correcting else None)
+                if target is None:
+                    continue
+            else:
+                unlabelled.append((found, _value(parsed)))
+                continue
+        _put(form, state, out, target, parsed, today, kb)
+    if unlabelled:
+        _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
+    if not dates:
+        _lone_parts(form, state, reading, out, kb)
+
+
+def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placement, kb: Knowledge) -> None:
+    """The answers that are not dates: same day, don't know, yes/no, the fee situation, a foreign resident."""
+    asked, slots, facts = state.asked, state.slots, state.facts
+    if form.intent == "fee":
+        for reason, words in kb.messages["fee_reason_words"].items():
+            if any(normal(w) in norm for w in words):
+                out.values["reason"] = reason
+                break
+        if asked == "reason" and "reason" not in out.values and not facts.get("not_lost"):
+            if reading.yes:
+                out.values["reason"] = "card_reissue_own_fault"
+            elif reading.no:
+                out.facts["not_lost"] = True
+    if form.intent != "calc_expiry":
+        return
+    if reading.foreign and not facts.get("foreign"):
+        out.facts["foreign"] = True
+        if reading.no_stay_limit and _PERMANENT.search(norm):
+            out.facts["no_stay_limit"] = True
+    if reading.card_too and "card_issued_on" not in slots:
+        out.facts["card_same"] = True
+    if asked == "card_issued_on" and "card_issued_on" not in out.values:
+        if reading.dont_know:
+            out.facts["card_unknown"] = True
+        elif not (facts.get("card_differs") or facts.get("renewed")) and (reading.same or reading.yes):
+            out.facts["card_same"] = True
+        elif reading.same and reading.card_too:
+            out.facts["card_same"] = True
+        elif reading.no:
+            out.facts["card_differs"] = True
+    elif asked == "issued_on" and "card_issued_on" in slots and "issued_on" not in out.values \
+            and (reading.same or reading.yes):
+        out.values["issued_on"] = slots["card_issued_on"]
+    elif asked == "previous_expires_on" and reading.dont_know and "previous_expires_on" not in out.values:
+        out.facts["previous_unknown"] = True
+    elif asked == "residence_expires_on" and "residence_expires_on" not in out.values:
+        if reading.dont_know:
+            out.facts["residence_unknown"] = True
+        elif reading.no_stay_limit:
+            out.facts["no_stay_limit"] = True
+
+
+_PERMANENT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない")
+
+
+def _value(parsed: ParsedDate | PartialDate) -> str:
+    return _iso(parsed.value) if isinstance(parsed, ParsedDate) else _month(parsed)
+
+
+def _target(form: Form, state: State, label: str | None) -> str | None:
+    """The slot of the form a labelled date fills; None for an unlabelled date."""
+    if label is None:
+        return None
+    if label in form.date_slots:
+        return label
+    if label == "expires_on" and state.asked in ("previous_expires_on", "residence_expires_on"):
+        return state.asked
+    return "other:" + label
+
+
+def _only_said(form: Form, state: State) -> str | None:
+    """The one date the form holds: what a yearless correction after a result can only mean."""
+    said = [name for name in form.date_slots if name in state.slots]
+    return said[0] if len(said) == 1 else None
+
+
+def _first_open(form: Form, state: State) -> str | None:
+    open_slots = [s.name for s in form.open_slots(state.slots, state.facts) if s.is_date]
+    return open_slots[0] if open_slots else None
+
+
+def _known(state: State, out: Placement, without: str | None = None) -> dict[str, str]:
+    known = {k: v for k, v in {**state.slots, **out.values}.items() if k in _DATE_NAMES}
+    known.pop(without or "", None)
+    if state.facts.get("card_same"):
+        known.pop("card_issued_on", None)  # the certificates' own day, not a value of its own
+    return known
+
+
+_DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "previous_expires_on",
+                         "residence_expires_on", "expires_on"})
+
+
+def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate | PartialDate, today: date,
+         kb: Knowledge) -> None:
+    """One date into its slot, after the checks only the slot can make."""
+    note = parsed.understood_as if isinstance(parsed, ParsedDate) else None
+    if isinstance(parsed, PartialDate) and parsed.year is None:
+        old = state.slots.get(slot)
+        if old is not None and len(old) == 10 and not parsed.month_end:  # a correction keeps its year
+            try:
+                value = _iso(parsed.on(int(old[:4])))
+            except ValueError:
+                out.errors.append((slot, kb.message("no_such_day", month=parsed.month, day=parsed.day)))
+                return
+        elif form.slot(slot).year == "next":
+            day = _next_occurrence(parsed, today)
+            value, note = _iso(day), kb.message("assumed_year", value=format_date(day))
+        else:
+            out.partial = Partial(slot, None, parsed.month, parsed.day)
+            return
+    elif isinstance(parsed, PartialDate):
+        if parsed.month_end:  # 月末 with a year is a whole date
+            value = _iso(parsed.on(parsed.year or today.year))
+        else:
+            value = _month(parsed)
+            why = why_not(slot, value, _known(state, out, without=slot), today)
+            if why is not None:
+                out.errors.append((slot, why))
+                return
+            if form.slot(slot).day == "ask" or any(len(v) == 7 for k, v in state.slots.items() if k != slot):
+                # A birthday is always a day; and two months at once would mean trying every pair of days.
+                out.partial = Partial(slot, parsed.year, parsed.month)
+                return
+    else:
+        value = _iso(parsed.value)
+    why = why_not(slot, value, _known(state, out, without=slot), today)
+    if why is not None:
+        out.errors.append((slot, why))
+        return
+    out.values[slot] = value
+    if note:
+        out.notes[slot] = note
+
+
+def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tuple[FoundDate, str]], today: date,
+                      kb: Knowledge, correcting: bool) -> None:
+    open_slots = [s.name for s in form.open_slots({**state.slots, **out.values}, {**state.facts, **out.facts},
+                                                   first=state.asked) if s.is_date and s.name not in out.values]
+    said = [name for name in form.date_slots if name in _known(state, out) and name not in out.values]
+    # Words of correction point at what was said before; without them a date answers what is
+    # asked, or another open question: an earlier answer is never changed without being asked to.
+    prefs = said + open_slots if correcting else open_slots
+    best: tuple[int, tuple[str, ...]] | None = None
+    values = [value for _, value in dates]
+    for choice in itertools.permutations(prefs, len(dates)):
+        if not _fits(choice, values, state, out, today):
+            continue
+        cost = sum(prefs.index(slot) for slot in choice)
+        if best is None or cost < best[0]:  # on a tie the first found, in the form's own order
+            best = (cost, choice)
+    if best is None:
+        slot = state.asked or (open_slots[0] if open_slots else None) or (said[0] if said else None)
+        if slot is not None:
+            why = why_not(slot, dates[0][1], _known(state, out, without=slot), today)
+            out.errors.append((slot, why or kb.message("reprompt_no_date")))
+        return
+    choice = best[1]
+    if len(dates) == 1:
+        rival = _rival(choice[0], prefs, values[0], state, out, today)
+        if rival is not None:
+            out.pending = Pending(values[0], (choice[0], rival))
+            return
+    for (found, _), slot in zip(dates, choice):
+        parsed = found.found
+        assert isinstance(parsed, (ParsedDate, PartialDate))
+        _put(form, state, out, slot, parsed, today, kb)
+
+
+def _fits(choice: tuple[str, ...], values: list[str], state: State, out: Placement, today: date) -> bool:
+    trial = _known(state, out)
+    for slot in choice:
+        trial.pop(slot, None)
+    for slot, value in zip(choice, values):
+        if why_not(slot, value, trial, today) is not None:
+            return False
+        trial[slot] = value
+    return all(why_not(slot, trial[slot], {k: v for k, v in trial.items() if k != slot}, today) is None
+               for slot in choice)
+
+
+def _rival(chosen: str, prefs: list[str], value: str, state: State, out: Placement, today: date) -> str | None:
+    """Another slot already said that one date could as well correct: then the bot asks which.
+
+    Only a correction can be torn: a date that fills the open question needs no asking.
+    """
+    if chosen not in state.slots:
+        return None
+    return next((s for s in prefs if s in state.slots and s != chosen and _fits((s,), [value], state, out, today)),
+                None)
+
+
+def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge) -> None:
+    """A day alone or a year alone: the missing part of a date, or a day's correction ("誕生日は11日でした")."""
+    partial = state.partial
+    if partial is not None and partial.year is None and reading.year is not None:
+        _complete(out, partial.slot, reading.year, partial.month, partial.day, kb, form)
+        return
+    if reading.day is None:
+        return
+    slot = _target(form, state, reading.day_label) if reading.day_label else None
+    if slot is not None and slot.startswith("other:"):
+        return
+    if partial is not None and partial.year is not None and slot in (None, partial.slot):
+        _complete(out, partial.slot, partial.year, partial.month, reading.day, kb, form)
+        return
+    asked = state.asked
+    months = [name for name, value in state.slots.items() if len(value) == 7]
+    if slot is None and (asked in months or len(months) == 1):
+        name = asked if asked in months else months[0]
+        value = state.slots[name]  # the day of a month the bot asked about, or of the one month it holds
+        _complete(out, name, int(value[:4]), int(value[5:]), reading.day, kb, form)
+        return
+    if slot is not None and slot in state.slots:
+        old = state.slots[slot]
+        _complete(out, slot, int(old[:4]), int(old[5:7]), reading.day, kb, form)
+        out.labelled.add(slot)
+
+
+def _complete(out: Placement, slot: str, year: int, month: int, day: int | None, kb: Knowledge, form: Form) -> None:
+    if day is None:
+        out.values[slot] = f"{year:04d}-{month:02d}"
+        return
+    try:
+        out.values[slot] = date(year, month, day).isoformat()
+    except ValueError:
+        out.errors.append((slot, kb.message("no_such_day", month=month, day=day)))
+

@@ -1,0 +1,172 @@
+"""One turn of conversation: `step(state, turn, today, kb, ctx, config) -> Step`, a pure function.
+
+The order a message is read in:
+1. a municipality named in it is taken for the conversation;
+2. cancel words end the running form;
+3. 「詳しく」 / 「理由を見る」 show more of the last answer or result;
+4. inside a form: an answer to "which date was that?", then what answers the form,
+   placed by meaning; a question on the side is answered and the form resumes;
+5. a correction right after a result recomputes it and says what changed;
+6. a short follow-up is read in the topic just discussed;
+7. anything else is a new question, which may start a form.
+The next question always comes from the state (the first open slot), so cancel,
+digressions and corrections need no special paths.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot import rules
+from bot.conversation import answering, context, filling, placing
+from bot.conversation.answering import answer, fresh
+from bot.conversation.context import Context
+from bot.conversation.forms import FORMS, Form
+from bot.conversation.reading import is_question, normal
+from bot.conversation.state import State
+from bot.conversation.turn import Config, Step, TurnContext, UserTurn
+from bot.knowledge import Knowledge
+from bot.matcher import MatchResult
+from bot.replies import Message
+
+__all__ = ["MESSAGE_FIELDS", "Config", "Step", "UserTurn", "cancel_rest", "step"]
+
+MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "cancelled": (), "restarted": (), "municipality_set": ("name",), "more_label": (),
+}
+_CANCEL = re.compile(
+    r"^(?:やっぱり|やはり|もう)?[、,\s]*(?:やめ(?:る|ます|て|た|たい)?|止め(?:る|ます|て)?|キャンセル(?:する|します|して)?"
+    r"|最初から(?:やり直し(?:たい|て|ます)?)?|中止(?:する|します|して)?|取り消し|取消|リセット)"
+    r"(?:ください|下さい|です|します|ね)?(?=$|[!。、,.\s])[!。、,.\s]*"
+)
+# Words that name a slot in an answer to "which date was that?", besides its label.
+_SLOT_WORDS = {
+    "birth_date": ("生年月日", "誕生日", "生まれ", "たんじょうび", "せいねんがっぴ"),
+    "issued_on": ("発行", "更新", "はっこう", "こうしん", "証明書"),
+    "card_issued_on": ("カード", "交付", "かーど"),
+    "previous_expires_on": ("前の",),
+    "residence_expires_on": ("在留",),
+}
+
+
+def cancel_rest(text: str, match: MatchResult) -> str | None:
+    """None when the message does not cancel; else what follows the cancel words ("" for a plain cancel)."""
+    norm = normal(text).strip()
+    found = _CANCEL.match(norm)
+    if found:
+        return norm[found.end():]
+    return "" if match.intent == "cancel" and not match.ambiguous else None
+
+
+def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context, config: Config = Config()) -> Step:
+    named = context.municipality_in(turn.text, kb)
+    lead: tuple[Message, ...] = ()
+    if named is not None and named.id != state.municipality:
+        state = state.but(municipality=named.id)
+        lead = (Message(kb.message("municipality_set", name=named.name)),)
+    t = TurnContext(turn, today, kb, ctx, config, kb.municipality(state.municipality))
+    out = _run(t, state)
+    if out.answered and out.intent is not None and out.state.form is None:
+        out = out.but(state=out.state.but(topic=out.intent))  # follow-ups are read in this topic
+    return out.before(*lead) if lead else out
+
+
+def _run(t: TurnContext, state: State) -> Step:
+    rest = cancel_rest(t.text, t.match)
+    if rest is not None:
+        return _cancel(t, state, rest)
+    command = context.command(t.text, state, t.ctx)
+    if command is not None:
+        return answering.more(t, state, command)
+    form = FORMS.get(state.form or "")
+    if form is not None:
+        return _in_form(t, form, state)
+    if state.last is not None and (t.reading.correction or t.reading.amending or t.reading.card_too):
+        reopened = filling.reopen(t, state, state.last, FORMS[state.last.form])
+        if reopened is not None:
+            return reopened
+    followed = answering.follow_up(t, state)
+    if followed is not None:
+        return followed
+    return fresh(t, state)
+
+
+def _cancel(t: TurnContext, state: State, rest: str) -> Step:
+    was = state.form
+    state = state.form_done()
+    if rest and t.match.intent not in (None, "cancel"):
+        # "最初から。生年月日は…" or "やめて、手数料は?": end the form, then take the rest as new.
+        after = fresh(t, state)
+        key = "restarted" if was is not None and after.state.form == was else "cancelled"
+        return after.before(Message(t.kb.message(key))) if was is not None else after
+    menu = tuple(t.kb.topic(i) for i in t.kb.messages["menu"][:4])
+    text = t.kb.message("cancelled") if was is not None else t.kb.answers["cancel"].text.strip()
+    return Step(state, (Message(text, menu),), "cancel", t.match.score)
+
+
+def _in_form(t: TurnContext, form: Form, state: State) -> Step:
+    match = t.match
+    if state.pending is not None:
+        chosen = _pending_choice(t, form, state)
+        if chosen is not None:
+            found = placing.Placement(values={chosen: state.pending.value})
+            return filling.advance(t, form, state.but(pending=None), found)
+    found = filling.place(t, form, state)
+    if answering.takes_answer(t, form, found):
+        return filling.advance(t, form, state.but(pending=None), found)
+    if match.intent == "goodbye" and not match.ambiguous:
+        return answer(t, state.form_done())
+    if t.reading.dont_know:
+        return filling.dont_know(t, form, state)
+    other = FORMS.get(match.intent or "")
+    if other is not None and other is not form and not match.ambiguous:
+        fresh_state = state.form_done().but(form=other.intent)
+        switch = filling.place(t, other, fresh_state)
+        if switch.labelled and other.open_slots(switch.values, switch.facts):
+            return filling.advance(t, other, fresh_state, switch)  # dates for another computation: a switch
+    side = _side_question(t, form, state, found)
+    if side is not None:
+        resumed, prompt = filling.ask(t, form, side.state, resume=True)
+        return side.but(state=resumed, messages=side.messages + prompt)
+    if match.intent == form.intent:
+        asked, prompt = filling.ask(t, form, state)  # asked for this computation again: ask again
+        return Step(asked, prompt, form.intent, match.score)
+    return filling.failed(t, form, state)
+
+
+def _pending_choice(t: TurnContext, form: Form, state: State) -> str | None:
+    assert state.pending is not None
+    norm = normal(t.text)
+    named = [name for name in state.pending.options
+             if normal(form.slot(name).label) in norm or any(normal(w) in norm for w in _SLOT_WORDS.get(name, ()))]
+    return named[0] if len(named) == 1 else None
+
+
+def _side_question(t: TurnContext, form: Form, state: State, found: placing.Placement) -> Step | None:
+    """A question in the middle of a form: answered (computed where it can be) without losing the form."""
+    match = t.match
+    other = FORMS.get(match.intent or "") if not match.ambiguous and match.intent != form.intent else None
+    if other is None and found.other.get("expires_on"):
+        other = FORMS["renewal_window"]
+    for candidate in (FORMS.get(state.soft or ""), other):
+        if candidate is None or candidate is form:
+            continue
+        side = filling.place(t, candidate, State(form=candidate.intent))
+        if not side.values or candidate.open_slots(side.values, side.facts):
+            continue
+        try:
+            finished = filling.finish(t, candidate, side.values, side.facts)
+        except rules.RuleInputError:
+            continue  # dates that cannot be: answer the question in general instead
+        if finished is None:
+            continue
+        return Step(state.but(soft=None), finished.messages, candidate.intent, t.confidence(candidate.intent),
+                    finished.result)
+    if other is not None:
+        return answer(t, state.but(soft=other.intent))
+    if match.intent is not None and not match.ambiguous:
+        return answer(t, state.but(soft=None))
+    if match.intent is None and (answering.out_of_scope(t) or is_question(t.text)):
+        return answer(t, state)
+    return None

@@ -1,0 +1,202 @@
+"""What a citizen's message says that a dialogue can use: dates with the words around them, and answers.
+
+One message may carry several dates; each is labelled by the clause before and after it
+("平成2年5月10日生まれで、令和3年3月1日に発行"). A label names a slot; which slot an
+unlabelled date fills is decided later, by meaning (bot.conversation.placing). Nothing
+here knows the dialogue's state: a `Reading` is a plain account of the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from bot.dates import DAY_NAMES, DateParseError, ParsedDate, PartialDate, find_dates, year_alone, year_in
+
+
+def normal(text: str) -> str:
+    """NFKC and lower case: the form every pattern here is written against."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+# The words around a date that say which slot it fills. One alternation, tried left
+# to right, so a longer phrase ("在留期間の満了日", "前の証明書の期限") wins over the
+# generic word inside it ("満了", "期限").
+_LABELS = re.compile("|".join((
+    r"(?P<residence_expires_on>在留(?:期間|期限|カード)?の?(?:満了日?|有効期限|期限|有効期間)?|ざいりゅう|ビザ|滞在(?:期間|期限)?)",
+    r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の|今までの|これまでの)(?:電子)?(?:証明書の?)?"
+    r"(?:有効)?(?:期限|満了日?|有効期間))",
+    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生)",
+    r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
+    r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
+    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もらっ|貰っ|手続|登録|入れ|いれ|申請|こうしん|はっこう)",
+)))
+_CARD = re.compile(r"カード|かーど")
+_CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
+_RENEWED = re.compile(r"更新|こうしん")
+# A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
+_ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|月日|期限|満了日?|期間)\s*$")
+_DELIMS = re.compile(r"[、。,.!?;\n]")
+
+_SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
+# "カードと一緒に", "カードも同じ日", "カードを作ったときに": the card came with the certificates.
+_CARD_TOO = re.compile(
+    rf"(?:カード|かーど)(?:の(?:交付|発行|受け?取り)日?)?[とも][^、。]{{0,4}}(?:{_SAME.pattern}|その(?:時|とき|日|ひ))"
+    r"|(?:カード|かーど)を(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時|際|日)"
+    r"|(?:証明書|しょうめいしょ)[とも](?:{_SAME.pattern})"
+)
+_YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
+_NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
+# Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
+_DONT_KNOW = re.compile(
+    r"(?:(?:わから|分から|わかん)(?:ない|ん)|わかりません|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
+    r"|知らない|しらない|知りません|(?:忘れ|わすれ)(?:た|ました|ちゃった|てしまった|てしまいました)|記憶にない|記憶がない)"
+    r"(?:です|でした|んです|のです|な|ね|よ|けど)?[。!.…\s]*$"
+)
+_FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
+_NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
+_QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
+# Words that make a message a correction of what was said before. The weak ones are also how a
+# plain answer is put in the past tense ("2019年11月20日でした"): they reopen a result, but do
+# not turn a date away from the question just asked.
+_CORRECTION = re.compile(r"間違|まちが|訂正|修正|ではなく|じゃなく|でなく|じゃなかっ|正しくは|ただしくは|見間違|勘違"
+                         r"|(?:ちが|違)(?:いました|った|ってた|ってました)")
+_AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっけ")
+# "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
+_NOT_BUT = re.compile(r"^\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*$")
+_RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
+_DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
+_BARE_DAY = re.compile(r"^\s*([0-9]{1,2})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
+_BARE_DAY_NAME = re.compile(rf"^\s*({'|'.join(sorted(DAY_NAMES, key=len, reverse=True))})\s*(?:です|でした|だよ)?\s*[。!.]?\s*$")
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    found: ParsedDate | PartialDate | DateParseError
+    label: str | None  # the slot its words name; any form's, or card_expires_on
+    card_too: bool = False  # the issue word is about the card and the certificates together
+    renewed: bool = False  # the issue word is 更新
+    relative: bool = False  # a relative word (今日, 明日) in a question: "今日の天気は?" is no date answer
+
+
+@dataclass(frozen=True)
+class Reading:
+    dates: tuple[FoundDate, ...] = ()
+    same: bool = False  # 同じ, 一緒: the answer to "the same day as the certificates?"
+    card_too: bool = False  # the card came with the certificates, said in so many words
+    yes: bool = False
+    no: bool = False
+    dont_know: bool = False
+    foreign: bool = False
+    no_stay_limit: bool = False
+    correction: bool = False  # words of correction (間違い, じゃなくて, 訂正)
+    amending: bool = False  # softer words that may amend an answer (やっぱり, …でした)
+    question: bool = False
+    day: int | None = None  # a day alone ("10日", "ついたち")
+    day_label: str | None = None  # the slot named beside a lone day ("誕生日は11日でした")
+    year: int | None = None  # a year alone ("2021年です")
+
+
+def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
+    """(slot, card_too, renewed) for the label in a clause: the first one after a date, the last before it.
+
+    Whether an issue word is about the card or the certificates is read from `around`,
+    both clauses of the date ("カードは2019年4月1日に受け取りました").
+    """
+    matches = list(_LABELS.finditer(clause))
+    if not matches:
+        return None
+    match = matches[0] if after else matches[-1]
+    slot = match.lastgroup or ""
+    if slot == "birth_date" and match.group(0) == "生" and not after:
+        return None
+    card_too = renewed = False
+    if slot == "issued_on":
+        renewed = bool(_RENEWED.fullmatch(match.group(0)))
+        if _CARD.search(around):
+            if _CERTIFICATE.search(around) or _SAME.search(around):
+                card_too = True
+            else:
+                slot = "card_issued_on"
+    return slot, card_too, renewed
+
+
+def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool, bool] | None]:
+    """The label of each date span, read from the clause before and after it.
+
+    A label right before a date ("生年月日は…") is the strongest; otherwise the words
+    after it ("…生まれ", "…に発行した"), unless those words are the next date's label
+    ("…で、発行日は…"); otherwise any label word before it.
+    """
+    labels: list[tuple[str, bool, bool] | None] = []
+    for i, (start, end) in enumerate(spans):
+        prev_end = spans[i - 1][1] if i else 0
+        next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
+        before = _DELIMS.split(normal(text[prev_end:start]))[-1]
+        parts = _DELIMS.split(normal(text[end:next_start]), maxsplit=1)
+        after = parts[0]
+        after_is_next_label = len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
+        around = before + after
+        b, a = _classify(before, False, around), _classify(after.lstrip(), True, around)
+        if b and _ENDS_AS_LABEL.search(before):
+            labels.append(b)
+        elif a and not after_is_next_label:
+            labels.append(a)
+        else:
+            labels.append(b)
+    return labels
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION.search(normal(text)))
+
+
+def read(text: str, today: date) -> Reading:
+    norm = normal(text)
+    question = is_question(text) or text.rstrip().endswith(("?", "?"))
+    found = find_dates(text, today)
+    labels = label_spans(text, [(s, e) for s, e, _ in found])
+    items: list[FoundDate] = []
+    for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
+        if i + 1 < len(found) and _NOT_BUT.match(normal(text[end:found[i + 1][0]])):
+            labels[i + 1] = labels[i + 1] or label  # "生年月日は X じゃなくて Y": Y is the birth date
+            continue  # X is the value being corrected, not a new one
+        items.append(FoundDate(
+            parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]),
+            relative=bool(_RELATIVE_DAY.search(text[start:end])) and question,
+        ))
+    dates = tuple(items)
+    day = day_label = year = None
+    if not found:
+        bare = _BARE_DAY.match(norm)
+        named = _BARE_DAY_NAME.match(norm)
+        if bare:
+            day = int(bare.group(1))
+        elif named:
+            day = DAY_NAMES[named.group(1)]
+        else:
+            lone = _DAY_ONLY.search(norm)
+            if lone:
+                day = int(lone.group(1))
+                label = label_spans(norm, [(lone.start(), lone.end())])[0]
+                day_label = label[0] if label else None
+        year = year_alone(norm) or year_in(norm)
+    return Reading(
+        dates=dates,
+        same=bool(_SAME.search(norm)),
+        card_too=bool(_CARD_TOO.search(norm)),
+        yes=bool(_YES.search(norm)),
+        no=bool(_NO.search(norm)),
+        dont_know=bool(_DONT_KNOW.search(norm)),
+        foreign=bool(_FOREIGN.search(norm)),
+        no_stay_limit=bool(_NO_STAY_LIMIT.search(norm)),
+        correction=bool(_CORRECTION.search(norm)),
+        amending=bool(_AMENDING.search(norm)),
+        question=question,
+        day=day,
+        day_label=day_label,
+        year=year,
+    )
