@@ -32,6 +32,7 @@ from bot.api_models import (
 from bot.engine import Core, InputError
 from bot.guard import Guard
 from bot.line import WEBHOOK_MAX_BODY_BYTES
+from bot.origins import AllowedOrigins, WebSocketOrigins
 from bot.service import STORE_RETRY_SECONDS, STORE_UNAVAILABLE_JA, AppState
 from bot.sessions import StoreUnavailable
 from bot.settings import Settings
@@ -124,6 +125,8 @@ def _add_middlewares(app: FastAPI, state: AppState) -> None:
         allow_headers=["Content-Type"],
         max_age=600,
     )
+    # Browsers leave WebSockets out of CORS: the same list is checked at the /ws handshake.
+    app.add_middleware(WebSocketOrigins, allowed=AllowedOrigins(state.settings.cors_allow_origins))
 
 
 def _add_routes(app: FastAPI, state: AppState) -> None:

@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from bot.origins import normalize_origin
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,6 +55,24 @@ def log_retention_days() -> int:
     return days
 
 
+def cors_allow_origins() -> tuple[str, ...]:
+    """CORS_ALLOW_ORIGINS: `*` (any page may embed the widget; the default, for local use) or
+    comma-separated origins, normalised as browsers send them (bot/origins.py)."""
+    raw = _str("CORS_ALLOW_ORIGINS", "*") or "*"
+    items = [item.strip() for item in raw.split(",") if item.strip()] or ["*"]
+    if "*" in items:
+        if len(items) > 1:
+            raise ConfigError(f"Config 'CORS_ALLOW_ORIGINS' is either * (any origin) or a list of origins, got {raw!r}")
+        return ("*",)
+    origins = []
+    for item in items:
+        try:
+            origins.append(normalize_origin(item))
+        except ValueError as exc:
+            raise ConfigError(f"Config 'CORS_ALLOW_ORIGINS' must list origins such as https://www.city.example: {exc}") from None
+    return tuple(dict.fromkeys(origins))
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -74,7 +94,7 @@ class Settings:
     line_api_base: str
     timezone: str
     log_level: str
-    cors_allow_origins: tuple[str, ...]
+    cors_allow_origins: tuple[str, ...]  # ("*",) or normalised origins, for HTTP and /ws alike
     fixed_today: date | None  # BOT_TODAY: pin the bot's today, for demos and reproducible tests
 
     @classmethod
@@ -104,7 +124,7 @@ class Settings:
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
             timezone="Asia/Tokyo",
-            cors_allow_origins=tuple(o.strip() for o in (_str("CORS_ALLOW_ORIGINS", "*") or "*").split(",") if o.strip()),
+            cors_allow_origins=cors_allow_origins(),
             log_level=(_str("LOG_LEVEL", "INFO") or "INFO").upper(),
             fixed_today=_date("BOT_TODAY"),
         )

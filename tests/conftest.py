@@ -134,6 +134,19 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
         server.stop()
 
 
+CITY_ORIGIN = "https://www.city.example"
+
+
+@pytest.fixture(scope="session")
+def city_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A bot set up as on a city's site (README: Security): only the city's pages may use it."""
+    db = tmp_path_factory.mktemp("city") / "bot.sqlite3"
+    live = LiveServer({"BOT_DB": str(db), "RATE_LIMIT_PER_MINUTE": "0", "CORS_ALLOW_ORIGINS": CITY_ORIGIN})
+    live.start()
+    yield live
+    live.stop()
+
+
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     """A redis-server of its own on a free loopback port (skips the test where none is installed)."""
     exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)

@@ -41,12 +41,26 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LOG_RETENTION_DAYS", "-1", "Config 'LOG_RETENTION_DAYS' must be 0 \\(keep forever\\) or a number of days"),
         ("LOG_RETENTION_DAYS", "1y", "Config 'LOG_RETENTION_DAYS' must be an integer"),
         ("LOG_RETENTION_DAYS", "30.5", "Config 'LOG_RETENTION_DAYS' must be an integer"),
+        # An origin as a browser sends it, or the widget would silently never be allowed anywhere.
+        ("CORS_ALLOW_ORIGINS", "https://www.city.example/", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
+        ("CORS_ALLOW_ORIGINS", "https://www.city.example/kurashi/", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
+        ("CORS_ALLOW_ORIGINS", "www.city.example", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
+        ("CORS_ALLOW_ORIGINS", "ftp://www.city.example", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
+        ("CORS_ALLOW_ORIGINS", "https://www.city.example:99999", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
+        ("CORS_ALLOW_ORIGINS", "*, https://www.city.example", "Config 'CORS_ALLOW_ORIGINS' is either \\* \\(any origin\\)"),
     ],
 )
 def test_bad_values_are_loud(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         Settings.from_env()
+
+
+def test_origins_are_kept_as_browsers_send_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "HTTPS://WWW.City.Example:443,http://127.0.0.1:8000, https://www.city.example")
+    assert Settings.from_env().cors_allow_origins == ("https://www.city.example", "http://127.0.0.1:8000")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", " * ")
+    assert Settings.from_env().cors_allow_origins == ("*",)
 
 
 def test_redis_store_needs_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
