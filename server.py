@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from bot.api_models import (
     WindowRequest,
 )
 from bot.engine import Core, InputError
+from bot.exposure import metrics_refusal, start_up_warnings
 from bot.guard import Guard
 from bot.line import WEBHOOK_MAX_BODY_BYTES
 from bot.origins import AllowedOrigins, WebSocketOrigins
@@ -38,6 +40,7 @@ from bot.sessions import StoreUnavailable
 from bot.settings import Settings
 
 WEB = Path(__file__).resolve().parent / "web"
+log = logging.getLogger("bot")
 
 
 def create_app(settings: Settings, *, core: Core | None = None) -> FastAPI:
@@ -47,6 +50,8 @@ def create_app(settings: Settings, *, core: Core | None = None) -> FastAPI:
     apps in one process; by default the app loads its own.
     """
     state = AppState.create(settings, core=core)
+    for warning in start_up_warnings(settings):
+        log.warning(json.dumps({"event": "deployment_warning", "warning": warning}, ensure_ascii=False))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan protocol
@@ -162,7 +167,14 @@ def _add_routes(app: FastAPI, state: AppState) -> None:
         return rules.to_json(rules.fee(body.reason))
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        refusal = metrics_refusal(state.settings.metrics_token, request.headers.get("authorization"), client)
+        if refusal is not None:
+            response = error(*refusal)
+            if refusal[0] == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
         body, content_type = state.metrics.render()
         return Response(body, media_type=content_type)
 

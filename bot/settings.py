@@ -73,6 +73,20 @@ def cors_allow_origins() -> tuple[str, ...]:
     return tuple(dict.fromkeys(origins))
 
 
+METRICS_TOKEN_MIN_CHARS = 16
+
+
+def metrics_token() -> str | None:
+    """METRICS_TOKEN: the bearer token /metrics asks for; unset, /metrics answers loopback clients only."""
+    token = _str("METRICS_TOKEN", None)
+    if token is None:
+        return None
+    if len(token) < METRICS_TOKEN_MIN_CHARS or not all("!" <= ch <= "~" for ch in token):
+        raise ConfigError(f"Config 'METRICS_TOKEN' must be at least {METRICS_TOKEN_MIN_CHARS} printable ASCII "
+                          "characters without spaces (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return token
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -95,6 +109,7 @@ class Settings:
     timezone: str
     log_level: str
     cors_allow_origins: tuple[str, ...]  # ("*",) or normalised origins, for HTTP and /ws alike
+    metrics_token: str | None  # /metrics asks for it as a bearer token; None: loopback clients only
     fixed_today: date | None  # BOT_TODAY: pin the bot's today, for demos and reproducible tests
 
     @classmethod
@@ -125,6 +140,7 @@ class Settings:
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
             timezone="Asia/Tokyo",
             cors_allow_origins=cors_allow_origins(),
+            metrics_token=metrics_token(),
             log_level=(_str("LOG_LEVEL", "INFO") or "INFO").upper(),
             fixed_today=_date("BOT_TODAY"),
         )

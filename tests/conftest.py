@@ -135,13 +135,16 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
 
 
 CITY_ORIGIN = "https://www.city.example"
+METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
 
 
 @pytest.fixture(scope="session")
 def city_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A bot set up as on a city's site (README: Security): only the city's pages may use it."""
+    """A bot set up as on a city's site (README: Security): only the city's pages may use it,
+    and /metrics asks for a token."""
     db = tmp_path_factory.mktemp("city") / "bot.sqlite3"
-    live = LiveServer({"BOT_DB": str(db), "RATE_LIMIT_PER_MINUTE": "0", "CORS_ALLOW_ORIGINS": CITY_ORIGIN})
+    live = LiveServer({"BOT_DB": str(db), "RATE_LIMIT_PER_MINUTE": "0", "CORS_ALLOW_ORIGINS": CITY_ORIGIN,
+                       "METRICS_TOKEN": METRICS_TOKEN})
     live.start()
     yield live
     live.stop()

@@ -8,7 +8,8 @@ from bot.settings import ConfigError, Settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PORT", "RATE_LIMIT_PER_MINUTE", "SESSION_STORE", "BOT_TODAY", "CORS_ALLOW_ORIGINS", "LOG_RETENTION_DAYS"):
+    for name in ("PORT", "RATE_LIMIT_PER_MINUTE", "SESSION_STORE", "BOT_TODAY", "CORS_ALLOW_ORIGINS", "LOG_RETENTION_DAYS",
+                 "METRICS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings.from_env()
     assert settings.port == 8000
@@ -17,6 +18,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.fixed_today is None
     assert settings.cors_allow_origins == ("*",)
     assert settings.log_retention_days == 365
+    assert settings.metrics_token is None
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +50,8 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("CORS_ALLOW_ORIGINS", "ftp://www.city.example", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
         ("CORS_ALLOW_ORIGINS", "https://www.city.example:99999", "Config 'CORS_ALLOW_ORIGINS' must list origins"),
         ("CORS_ALLOW_ORIGINS", "*, https://www.city.example", "Config 'CORS_ALLOW_ORIGINS' is either \\* \\(any origin\\)"),
+        ("METRICS_TOKEN", "short", "Config 'METRICS_TOKEN' must be at least 16"),
+        ("METRICS_TOKEN", "sixteen chars and spaces", "Config 'METRICS_TOKEN' must be at least 16"),
     ],
 )
 def test_bad_values_are_loud(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
@@ -61,6 +65,11 @@ def test_origins_are_kept_as_browsers_send_them(monkeypatch: pytest.MonkeyPatch)
     assert Settings.from_env().cors_allow_origins == ("https://www.city.example", "http://127.0.0.1:8000")
     monkeypatch.setenv("CORS_ALLOW_ORIGINS", " * ")
     assert Settings.from_env().cors_allow_origins == ("*",)
+
+
+def test_metrics_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METRICS_TOKEN", "Zq3-long_random.token~0123")
+    assert Settings.from_env().metrics_token == "Zq3-long_random.token~0123"
 
 
 def test_redis_store_needs_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
