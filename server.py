@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import rules
@@ -30,11 +30,13 @@ from bot.api_models import (
     FeeRequest,
     WindowRequest,
 )
+from bot.assets import load_assets
 from bot.engine import Core, InputError
 from bot.exposure import metrics_refusal, start_up_warnings
 from bot.guard import Guard
 from bot.line import WEBHOOK_MAX_BODY_BYTES
 from bot.origins import AllowedOrigins, WebSocketOrigins
+from bot.security_headers import DEMO_PAGE_CSP, SecurityHeaders
 from bot.service import STORE_RETRY_SECONDS, STORE_UNAVAILABLE_JA, AppState
 from bot.sessions import StoreUnavailable
 from bot.settings import Settings
@@ -132,6 +134,7 @@ def _add_middlewares(app: FastAPI, state: AppState) -> None:
     )
     # Browsers leave WebSockets out of CORS: the same list is checked at the /ws handshake.
     app.add_middleware(WebSocketOrigins, allowed=AllowedOrigins(state.settings.cors_allow_origins))
+    app.add_middleware(SecurityHeaders)
 
 
 def _add_routes(app: FastAPI, state: AppState) -> None:
@@ -199,16 +202,19 @@ def _add_routes(app: FastAPI, state: AppState) -> None:
 
     app.include_router(state.line_router)
 
+    assets = load_assets(WEB)
+
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(WEB / "index.html")
+    def index(request: Request) -> Response:
+        return static("index.html", request)
 
     @app.get("/{name}", include_in_schema=False)
-    def static(name: str) -> FileResponse:
-        path = (WEB / name).resolve()
-        if path.parent != WEB or not path.is_file():
+    def static(name: str, request: Request) -> Response:
+        asset = assets.get(name)
+        if asset is None:
             raise StarletteHTTPException(404)
-        return FileResponse(path)
+        page = {"Content-Security-Policy": DEMO_PAGE_CSP} if name.endswith(".html") else {}
+        return asset.response(request.headers.get("if-none-match"), page)
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -65,6 +65,8 @@ LATEST_TURN_ONLY = f"""() => {{
     return rows.every((r, i) => i > lastUser || !r.querySelector('.mnc-quick'));
 }}"""
 DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+# Chromium's console line for something a page's policy refused (Trusted Types name no "policy").
+CSP_REFUSAL = re.compile(r"Content Security Policy|requires 'Trusted(HTML|Script|ScriptURL)' assignment")
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,10 @@ class Chat:
         page.on("websocket", self._watch)
         self.responses: list[Any] = []
         page.on("response", lambda r: self.responses.append(r) if r.url.endswith("/api/chat") else None)
+        # What a page's Content-Security-Policy refused (Chromium reports each on the console);
+        # the demo page's own policy must refuse nothing the widget does.
+        self.csp_refusals: list[str] = []
+        page.on("console", lambda m: self.csp_refusals.append(m.text) if CSP_REFUSAL.search(m.text) else None)
 
     def _watch(self, ws: Any) -> None:
         self.sockets += 1
@@ -153,6 +159,7 @@ def new_chat(browser: Browser) -> Iterator[Callable[..., Chat]]:
     for context in contexts:
         context.close()
     assert [e for chat in chats for e in chat.errors] == []
+    assert [r for chat in chats for r in chat.csp_refusals] == []
 
 
 @pytest.fixture
