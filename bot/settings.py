@@ -55,6 +55,12 @@ def log_retention_days() -> int:
     return days
 
 
+def _at_least(name: str, value: T, minimum: float, what: str) -> T:
+    if value < minimum:  # type: ignore[operator]
+        raise ConfigError(f"Config '{name}' must be {what}, got {value}")
+    return value
+
+
 def cors_allow_origins() -> tuple[str, ...]:
     """CORS_ALLOW_ORIGINS: `*` (any page may embed the widget; the default, for local use) or
     comma-separated origins, normalised as browsers send them (bot/origins.py)."""
@@ -106,6 +112,11 @@ class Settings:
     line_channel_secret: str | None
     line_channel_access_token: str | None
     line_api_base: str
+    line_municipality: str | None  # the local details LINE answers use
+    line_reply_token_seconds: float  # a reply token older than this is not tried; push instead
+    line_retry_tries: int  # attempts per outgoing LINE call, the first included
+    line_retry_base_seconds: float  # backoff: base, 2*base, 4*base, ...
+    line_http_timeout_seconds: float
     timezone: str
     log_level: str
     cors_allow_origins: tuple[str, ...]  # ("*",) or normalised origins, for HTTP and /ws alike
@@ -138,6 +149,14 @@ class Settings:
             line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
+            line_municipality=_str("LINE_MUNICIPALITY", None),
+            line_reply_token_seconds=_at_least("LINE_REPLY_TOKEN_SECONDS", _float("LINE_REPLY_TOKEN_SECONDS", 20.0), 0,
+                                               "0 or more"),
+            line_retry_tries=_at_least("LINE_RETRY_TRIES", _int("LINE_RETRY_TRIES", 3), 1, "at least 1"),
+            line_retry_base_seconds=_at_least("LINE_RETRY_BASE_SECONDS", _float("LINE_RETRY_BASE_SECONDS", 1.0), 0,
+                                              "0 or more"),
+            line_http_timeout_seconds=_at_least("LINE_HTTP_TIMEOUT_SECONDS", _float("LINE_HTTP_TIMEOUT_SECONDS", 10.0), 0,
+                                                "0 or more"),
             timezone="Asia/Tokyo",
             cors_allow_origins=cors_allow_origins(),
             metrics_token=metrics_token(),
