@@ -45,6 +45,9 @@ def normalize_origin(text: str) -> str:
     >>> normalize_origin("https://city.example/")
     Traceback (most recent call last):
     ValueError: an origin has no path: write 'https://city.example/' as scheme://host[:port]
+    >>> normalize_origin("https://city.example?")
+    Traceback (most recent call last):
+    ValueError: an origin has no path: write 'https://city.example?' as scheme://host[:port]
     >>> normalize_origin("city.example")
     Traceback (most recent call last):
     ValueError: an origin starts with http:// or https://, not 'city.example'
@@ -57,7 +60,7 @@ def normalize_origin(text: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"an origin starts with http:// or https://, not {text!r}")
-    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+    if parts.path or "?" in text or "#" in text or "@" in parts.netloc:
         raise ValueError(f"an origin has no path: write {text!r} as scheme://host[:port]")
     host = parts.hostname.lower()
     if ":" in host:
