@@ -221,7 +221,7 @@ def __getattr__(name: str) -> FastAPI:
     """`server:app`: the app built from the environment, when uvicorn first asks for it.
 
     Built on first use (PEP 562) rather than on import, so that importing `create_app`
-    (the tests, the benchmarks) builds nothing, opens no database and reads no environment.
+    (the tests) builds nothing, opens no database and reads no environment.
     For uvicorn it makes no difference: it imports the module and reads `app` at once.
     """
     if name != "app":
