@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-faq bench install-dev browser redis clean
+.PHONY: run test test-unit test-faq bench install-dev browser redis audit clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,30 @@ bench: install-dev
 	$(PY) bench/bench_http.py
 	$(PY) bench/bench_ws.py
 
+# Known vulnerabilities in the pinned dependencies, as PyPI's advisory data reports them today
+# (`make audit AUDIT_SERVICE=osv` asks OSV instead). Needs the network, so it is not part of
+# `make test`. pip-audit lives in a venv of its own: its dependencies stay out of the bot's, and
+# it resolves each requirements file afresh in isolation, so the report covers exactly what those
+# files install, transitive ones included. --strict: a package the service cannot answer for fails
+# the audit, where pip-audit would otherwise say "No known vulnerabilities found" and exit 0.
+AUDIT_VENV := .venv-audit
+PIP_AUDIT := pip-audit==2.10.1
+AUDIT_SERVICE ?= pypi
+AUDIT := $(AUDIT_VENV)/bin/pip-audit --vulnerability-service $(AUDIT_SERVICE) --desc on --progress-spinner off --strict
+
+$(AUDIT_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AUDIT_VENV)/bin/python -m pip install --quiet $(PIP_AUDIT)
+	touch $@
+
+audit: $(AUDIT_VENV)/.installed
+	@date -u '+%Y-%m-%d %H:%M UTC'; $(AUDIT_VENV)/bin/pip-audit --version
+	@echo "== requirements.txt: what the bot runs on =="
+	@$(AUDIT) -r requirements.txt; runtime=$$?; \
+	echo "== requirements-dev.txt: the above, and the tools that test it (not deployed) =="; \
+	$(AUDIT) -r requirements-dev.txt; dev=$$?; \
+	test $$runtime -eq 0 && test $$dev -eq 0
+
 clean:
-	rm -rf $(VENV) data test-output .pytest_cache
+	rm -rf $(VENV) $(AUDIT_VENV) data test-output .pytest_cache

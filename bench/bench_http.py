@@ -251,11 +251,15 @@ def profile_turn(n: int = 1500) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(RATE_LIMIT_PER_MINUTE="0", BOT_DB=f"{tmp}/bot.sqlite3")
-        sys.path.insert(0, str(ROOT))
-        import server  # its per-turn log line goes to stderr here, to a file in the table's runs
+        from bot.service import AppState
+        from bot.settings import Settings
 
+        # The state server.create_app builds (its per-turn log line goes to stderr here, to a file
+        # in the table's runs), frozen as server.py freezes the served app's.
+        state = AppState.create(Settings.from_env())
+        gc.freeze()
         texts = questions(50 + 2 * n)  # all different: the match cache never answers
-        bot = server.state.bot
+        bot = state.bot
         for q in texts[:50]:
             bot.reply(q)
         ms = []
@@ -273,7 +277,7 @@ def profile_turn(n: int = 1500) -> None:
             bot.reply(q)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-        server.state.close()
+        state.close()
 
 
 def main() -> None:

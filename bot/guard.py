@@ -52,7 +52,7 @@ class Guard:
 
         try:
             limit = self._limit_for(route)
-            length = _header(scope, b"content-length")
+            length = header(scope, b"content-length")
             if length is not None and (not length.isdigit() or int(length) > limit):
                 await _too_large(send_and_record, limit)
                 return
@@ -75,7 +75,8 @@ class Guard:
             self._observe(route, status, time.perf_counter() - started)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first header of that (lower-case) name, or None."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")

@@ -38,9 +38,8 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +61,7 @@ from bot.line_messages import (
 )
 from bot.replies import Message, Turn
 from bot.sessions import StoreUnavailable
-from bot.settings import ConfigError
+from bot.settings import ConfigError, Settings
 
 # LINE may batch several events of up to 5,000 characters each into one webhook.
 WEBHOOK_MAX_BODY_BYTES = 1_048_576
@@ -70,7 +69,7 @@ WEBHOOK_MAX_BODY_BYTES = 1_048_576
 
 @dataclass(frozen=True)
 class LineConfig:
-    """The channel's own settings, read once from the environment."""
+    """The channel's own settings (bot/settings.py reads them from the environment)."""
 
     municipality: str | None  # LINE_MUNICIPALITY: the local details this account speaks for
     reply_token_seconds: float  # a reply token older than this is not tried; push instead
@@ -79,30 +78,14 @@ class LineConfig:
     timeout_seconds: float
 
     @classmethod
-    def from_env(cls) -> LineConfig:
-        tries = _env_number("LINE_RETRY_TRIES", 3, int)
-        if tries < 1:
-            raise ConfigError(f"Config 'LINE_RETRY_TRIES' must be at least 1, got {tries}")
+    def from_settings(cls, settings: Settings) -> LineConfig:
         return cls(
-            municipality=os.environ.get("LINE_MUNICIPALITY") or None,
-            reply_token_seconds=_env_number("LINE_REPLY_TOKEN_SECONDS", 20.0, float),
-            tries=tries,
-            retry_base_seconds=_env_number("LINE_RETRY_BASE_SECONDS", 1.0, float),
-            timeout_seconds=_env_number("LINE_HTTP_TIMEOUT_SECONDS", 10.0, float),
+            municipality=settings.line_municipality,
+            reply_token_seconds=settings.line_reply_token_seconds,
+            tries=settings.line_retry_tries,
+            retry_base_seconds=settings.line_retry_base_seconds,
+            timeout_seconds=settings.line_http_timeout_seconds,
         )
-
-
-def _env_number(name: str, default: Any, kind: Callable[[str], Any]) -> Any:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"Config '{name}' must be a {kind.__name__}, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"Config '{name}' must not be negative, got {raw!r}")
-    return value
 
 
 # --- the signature ---------------------------------------------------------
@@ -289,7 +272,7 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 def make_router(state: Any) -> APIRouter:
     """The `POST /webhook/line` route, with a lifespan that closes the LINE client on shutdown."""
-    config = LineConfig.from_env()
+    config = LineConfig.from_settings(state.settings)
     if config.municipality and state.bot.core.knowledge.municipality(config.municipality) is None:
         raise ConfigError(f"Config 'LINE_MUNICIPALITY' names no municipality profile: {config.municipality!r}")
     settings = state.settings

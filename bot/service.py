@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bot import line
-from bot.engine import Bot, InputError, TurnEvent
+from bot.engine import Bot, Core, InputError, TurnEvent
 from bot.metrics import Metrics
 from bot.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
 from bot.sessions import StoreUnavailable
@@ -52,7 +52,8 @@ class AppState:
     line_router: Any = None
 
     @classmethod
-    def create(cls, settings: Settings) -> AppState:
+    def create(cls, settings: Settings, *, core: Core | None = None) -> AppState:
+        """`core`: intents, knowledge and matcher already loaded (immutable, so apps may share one)."""
         _setup_logging(settings.log_level)
         turns = TurnLog(settings.db_path, retention_days=settings.log_retention_days)
         metrics = Metrics()
@@ -74,7 +75,7 @@ class AppState:
                 log.debug(json.dumps({"event": "turn", "channel": event.channel, "intent": turn.intent,
                                      "confidence": round(turn.confidence, 3), "answered": event.answered}))
 
-        bot = Bot(settings, on_turn=on_turn)
+        bot = Bot(settings, core=core, on_turn=on_turn)
         state = cls(settings, bot, turns, metrics, RateLimiter(settings.rate_limit_per_minute))
         state.line_router = line.make_router(state)
         return state

@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from bot.origins import normalize_origin
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,6 +55,44 @@ def log_retention_days() -> int:
     return days
 
 
+def _at_least(name: str, value: T, minimum: float, what: str) -> T:
+    if value < minimum:  # type: ignore[operator]
+        raise ConfigError(f"Config '{name}' must be {what}, got {value}")
+    return value
+
+
+def cors_allow_origins() -> tuple[str, ...]:
+    """CORS_ALLOW_ORIGINS: `*` (any page may embed the widget; the default, for local use) or
+    comma-separated origins, normalised as browsers send them (bot/origins.py)."""
+    raw = _str("CORS_ALLOW_ORIGINS", "*") or "*"
+    items = [item.strip() for item in raw.split(",") if item.strip()] or ["*"]
+    if "*" in items:
+        if len(items) > 1:
+            raise ConfigError(f"Config 'CORS_ALLOW_ORIGINS' is either * (any origin) or a list of origins, got {raw!r}")
+        return ("*",)
+    origins = []
+    for item in items:
+        try:
+            origins.append(normalize_origin(item))
+        except ValueError as exc:
+            raise ConfigError(f"Config 'CORS_ALLOW_ORIGINS' must list origins such as https://www.city.example: {exc}") from None
+    return tuple(dict.fromkeys(origins))
+
+
+METRICS_TOKEN_MIN_CHARS = 16
+
+
+def metrics_token() -> str | None:
+    """METRICS_TOKEN: the bearer token /metrics asks for; unset, /metrics answers loopback clients only."""
+    token = _str("METRICS_TOKEN", None)
+    if token is None:
+        return None
+    if len(token) < METRICS_TOKEN_MIN_CHARS or not all("!" <= ch <= "~" for ch in token):
+        raise ConfigError(f"Config 'METRICS_TOKEN' must be at least {METRICS_TOKEN_MIN_CHARS} printable ASCII "
+                          "characters without spaces (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return token
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -73,9 +113,15 @@ class Settings:
     line_channel_secret: str | None
     line_channel_access_token: str | None
     line_api_base: str
+    line_municipality: str | None  # the local details LINE answers use
+    line_reply_token_seconds: float  # a reply token older than this is not tried; push instead
+    line_retry_tries: int  # attempts per outgoing LINE call, the first included
+    line_retry_base_seconds: float  # backoff: base, 2*base, 4*base, ...
+    line_http_timeout_seconds: float
     timezone: str
     log_level: str
-    cors_allow_origins: tuple[str, ...]
+    cors_allow_origins: tuple[str, ...]  # ("*",) or normalised origins, for HTTP and /ws alike
+    metrics_token: str | None  # /metrics asks for it as a bearer token; None: loopback clients only
     fixed_today: date | None  # BOT_TODAY: pin the bot's today, for demos and reproducible tests
 
     @classmethod
@@ -105,8 +151,17 @@ class Settings:
             line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
+            line_municipality=_str("LINE_MUNICIPALITY", None),
+            line_reply_token_seconds=_at_least("LINE_REPLY_TOKEN_SECONDS", _float("LINE_REPLY_TOKEN_SECONDS", 20.0), 0,
+                                               "0 or more"),
+            line_retry_tries=_at_least("LINE_RETRY_TRIES", _int("LINE_RETRY_TRIES", 3), 1, "at least 1"),
+            line_retry_base_seconds=_at_least("LINE_RETRY_BASE_SECONDS", _float("LINE_RETRY_BASE_SECONDS", 1.0), 0,
+                                              "0 or more"),
+            line_http_timeout_seconds=_at_least("LINE_HTTP_TIMEOUT_SECONDS", _float("LINE_HTTP_TIMEOUT_SECONDS", 10.0), 0,
+                                                "0 or more"),
             timezone="Asia/Tokyo",
-            cors_allow_origins=tuple(o.strip() for o in (_str("CORS_ALLOW_ORIGINS", "*") or "*").split(",") if o.strip()),
+            cors_allow_origins=cors_allow_origins(),
+            metrics_token=metrics_token(),
             log_level=(_str("LOG_LEVEL", "INFO") or "INFO").upper(),
             fixed_today=_date("BOT_TODAY"),
         )

@@ -1,4 +1,5 @@
-"""Shared by the tests: a real bot server (uvicorn in a subprocess) and a real redis-server, on 127.0.0.1."""
+"""Shared by the tests: a real bot server (uvicorn in a subprocess) and a real redis-server, on 127.0.0.1,
+and apps built in this process for tests that need a differently configured app but no socket."""
 
 from __future__ import annotations
 
@@ -8,16 +9,23 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import redis
+from fastapi.testclient import TestClient
 
 from bot.analyzer import Analyzer
+from bot.engine import Core
 from bot.normalize import Normalizer, load_lexicon
+from bot.settings import Settings
 from bot.tokenizer import shared_tokenizer
+from server import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +34,37 @@ ROOT = Path(__file__).resolve().parent.parent
 def analyzer() -> Analyzer:
     """The bot's own text analysis: its lexicon and the real SudachiPy dictionary."""
     return Analyzer(Normalizer(load_lexicon(ROOT / "knowledge" / "lexicon.yaml")), shared_tokenizer())
+
+
+@pytest.fixture(scope="session")
+def core() -> Core:
+    """The intents, knowledge and matcher, loaded once: immutable, so in-process apps share them."""
+    return Core.load(Settings.from_env())
+
+
+# Settings that Core.load reads: an app that changes one loads its own Core.
+_CORE_FIELDS = {"intents_path", "knowledge_dir", "accept_threshold", "clarify_margin"}
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, core: Core) -> Iterator[Callable[..., TestClient]]:
+    """Call with Settings fields to replace; get a TestClient on an app built here by create_app.
+
+    No socket: requests go straight into the app, and its lifespan runs (the state is closed at
+    teardown). `client` is the address the app sees the requests come from.
+    """
+    with ExitStack() as stack:
+        built = 0
+
+        def make(*, client: tuple[str, int] = ("testclient", 50000), **fields: Any) -> TestClient:
+            nonlocal built
+            defaults = {"db_path": str(tmp_path / f"app{built}.sqlite3"), "rate_limit_per_minute": 0}
+            settings = replace(Settings.from_env(), **{**defaults, **fields})
+            built += 1
+            app = create_app(settings, core=None if _CORE_FIELDS & fields.keys() else core)
+            return stack.enter_context(TestClient(app, client=client))
+
+        yield make
 
 
 def free_port() -> int:
@@ -93,6 +132,22 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
     yield make
     for server in servers:
         server.stop()
+
+
+CITY_ORIGIN = "https://www.city.example"
+METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
+
+
+@pytest.fixture(scope="session")
+def city_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A bot set up as on a city's site (README: Security): only the city's pages may use it,
+    and /metrics asks for a token."""
+    db = tmp_path_factory.mktemp("city") / "bot.sqlite3"
+    live = LiveServer({"BOT_DB": str(db), "RATE_LIMIT_PER_MINUTE": "0", "CORS_ALLOW_ORIGINS": CITY_ORIGIN,
+                       "METRICS_TOKEN": METRICS_TOKEN})
+    live.start()
+    yield live
+    live.stop()
 
 
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:

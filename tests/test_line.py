@@ -22,6 +22,7 @@ from bot.engine import valid_session_id
 from bot.line import signature
 from bot.line_messages import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_TEXT_CHARS, line_messages
 from bot.replies import Message
+from bot.settings import ConfigError
 
 SECRET = "test-channel-secret"
 TOKEN = "test-access-token"
@@ -137,6 +138,12 @@ def test_an_empty_event_list_is_answered_200_as_in_lines_url_check(shared_server
     response = post(shared_server, [])
     assert response.status_code == 200
     assert line.wait_for(0, settle=0.2) == []
+
+
+def test_the_channel_takes_its_settings_from_the_app_it_is_built_for(app_factory: Any) -> None:
+    with pytest.raises(ConfigError, match="LINE_MUNICIPALITY"):
+        app_factory(line_municipality="どこにもない市")
+    app_factory(line_municipality="zama")
 
 
 def test_without_a_channel_secret_the_route_says_why(server_factory: Any, fake: FakeLineApi) -> None:

@@ -1,8 +1,9 @@
 """The public HTTP contract of /work/shared/spec/api.md, over real connections to a real server.
 
 One server (uvicorn in a subprocess, on 127.0.0.1) serves most tests of this module; tests
-that need their own settings, a restart or the database file to themselves get their own
-from `server_factory`. "Today" is pinned (BOT_TODAY) so that dates in answers are stable.
+that need a restart or the database file to themselves get their own from `server_factory`,
+and tests that only need other settings build an app in process (`app_factory`).
+"Today" is pinned (BOT_TODAY) so that dates in answers are stable.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import privacy, rules
+from fastapi.testclient import TestClient
+
 from conftest import ROOT, LiveServer
 
 TODAY = date(2026, 1, 15)
@@ -475,30 +478,28 @@ def _samples(response: httpx.Response) -> dict[tuple[str, tuple[tuple[str, str],
 # --- settings, privacy and persistence: each on a server of its own ---------------------------------
 
 
-def test_rate_limit_answers_429_in_japanese_with_retry_after(server_factory: Callable[..., LiveServer]) -> None:
-    live = server_factory(RATE_LIMIT_PER_MINUTE="5")
-    with httpx.Client(base_url=live.url, timeout=30) as c:
-        for i in range(5):
-            route = POST_ROUTES[i % len(POST_ROUTES)]
-            assert c.post(route, json=GOOD_BODIES[route]).status_code == 200
-        limited = c.post("/api/chat", json=GOOD_BODIES["/api/chat"])
-        error = assert_error(limited, 429)
-        assert error["code"] == "rate_limited"
-        assert any(unicodedata.name(ch, "").startswith(("HIRAGANA", "CJK")) for ch in error["message"])
-        retry_after = int(limited.headers["retry-after"])
-        assert 1 <= retry_after <= 60
-        assert_error(c.post("/api/rules/fee", json={"reason": "renewal"}), 429)
-        # Health checks are not counted against the client.
-        assert c.get("/healthz").status_code == 200
+def test_rate_limit_answers_429_in_japanese_with_retry_after(app_factory: Callable[..., TestClient]) -> None:
+    c = app_factory(rate_limit_per_minute=5)
+    for i in range(5):
+        route = POST_ROUTES[i % len(POST_ROUTES)]
+        assert c.post(route, json=GOOD_BODIES[route]).status_code == 200
+    limited = c.post("/api/chat", json=GOOD_BODIES["/api/chat"])
+    error = assert_error(limited, 429)
+    assert error["code"] == "rate_limited"
+    assert any(unicodedata.name(ch, "").startswith(("HIRAGANA", "CJK")) for ch in error["message"])
+    retry_after = int(limited.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert_error(c.post("/api/rules/fee", json={"reason": "renewal"}), 429)
+    # Health checks are not counted against the client.
+    assert c.get("/healthz").status_code == 200
 
 
-def test_input_limits_come_from_the_settings(server_factory: Callable[..., LiveServer]) -> None:
-    live = server_factory(MAX_TEXT_CHARS="20", MAX_BODY_BYTES="600")
-    with httpx.Client(base_url=live.url, timeout=30) as c:
-        chat(c, "暗証番号を忘れた" + "あ" * 12)
-        error = assert_error(c.post("/api/chat", json={"text": "暗証番号を忘れた" + "あ" * 13}), 400)
-        assert error["code"] == "text_too_long" and "20" in error["message"], error
-        assert_error(c.post("/api/chat", json={"text": "a", "padding": "x" * 600}), 413)
+def test_input_limits_come_from_the_settings(app_factory: Callable[..., TestClient]) -> None:
+    c = app_factory(max_text_chars=20, max_body_bytes=600)
+    chat(c, "暗証番号を忘れた" + "あ" * 12)
+    error = assert_error(c.post("/api/chat", json={"text": "暗証番号を忘れた" + "あ" * 13}), 400)
+    assert error["code"] == "text_too_long" and "20" in error["message"], error
+    assert_error(c.post("/api/chat", json={"text": "a", "padding": "x" * 600}), 413)
 
 
 def test_rate_limit_zero_turns_it_off(client: httpx.Client) -> None:

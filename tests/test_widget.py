@@ -65,6 +65,8 @@ LATEST_TURN_ONLY = f"""() => {{
     return rows.every((r, i) => i > lastUser || !r.querySelector('.mnc-quick'));
 }}"""
 DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+# Chromium's console line for something a page's policy refused (Trusted Types name no "policy").
+CSP_REFUSAL = re.compile(r"Content Security Policy|requires 'Trusted(HTML|Script|ScriptURL)' assignment")
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,10 @@ class Chat:
         page.on("websocket", self._watch)
         self.responses: list[Any] = []
         page.on("response", lambda r: self.responses.append(r) if r.url.endswith("/api/chat") else None)
+        # What a page's Content-Security-Policy refused (Chromium reports each on the console);
+        # the demo page's own policy must refuse nothing the widget does.
+        self.csp_refusals: list[str] = []
+        page.on("console", lambda m: self.csp_refusals.append(m.text) if CSP_REFUSAL.search(m.text) else None)
 
     def _watch(self, ws: Any) -> None:
         self.sockets += 1
@@ -153,6 +159,7 @@ def new_chat(browser: Browser) -> Iterator[Callable[..., Chat]]:
     for context in contexts:
         context.close()
     assert [e for chat in chats for e in chat.errors] == []
+    assert [r for chat in chats for r in chat.csp_refusals] == []
 
 
 @pytest.fixture
@@ -387,27 +394,44 @@ def test_falls_back_to_http_when_websockets_are_blocked(server: Any, new_chat: C
 
 
 @pytest.fixture
-def other_site(server: Any) -> Iterator[str]:
-    """A municipal page on another origin (its own port), embedding the bot with one tag."""
-    body = EMBED_PAGE.replace('src="/widget.js"', f'src="{server.url}/widget.js"').encode()
+def site_factory(server: Any) -> Iterator[Callable[..., str]]:
+    """Call to get the URL of a municipal page on another origin (its own port) that embeds the bot
+    with one tag; `policy` is the Content-Security-Policy the page is served with."""
+    sites: list[http.server.ThreadingHTTPServer] = []
 
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def make(policy: str | None = None) -> str:
+        body = EMBED_PAGE.replace('src="/widget.js"', f'src="{server.url}/widget.js"')
+        if policy is not None:
+            body = body.replace('<link rel="icon" href="data:,">', "")  # the page's own, not the widget's
+        encoded = body.encode()
 
-        def log_message(self, *args: object) -> None:
-            pass
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(encoded)))
+                if policy is not None:
+                    self.send_header("Content-Security-Policy", policy)
+                self.end_headers()
+                self.wfile.write(encoded)
 
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{site.server_address[1]}/kurashi/mynumber.html"
-    site.shutdown()
-    site.server_close()
+            def log_message(self, *args: object) -> None:
+                pass
+
+        site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        sites.append(site)
+        return f"http://127.0.0.1:{site.server_address[1]}/kurashi/mynumber.html"
+
+    yield make
+    for site in sites:
+        site.shutdown()
+        site.server_close()
+
+
+@pytest.fixture
+def other_site(site_factory: Callable[..., str]) -> str:
+    return site_factory()
 
 
 def test_embeds_on_another_sites_page_with_one_tag(
@@ -556,3 +580,55 @@ def test_layout_fits_phone_and_desktop(server: Any, new_chat: Callable[..., Chat
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
         assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth"), name
         page.screenshot(path=str(OUT / f"widget-{name}-200pct.png"))
+
+
+def host_page_policy(server: Any) -> str:
+    """The Content-Security-Policy README gives a city's page that embeds the widget, for this bot."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in readme.splitlines() if line.startswith("Content-Security-Policy: ")]
+    ws = server.url.replace("http://", "ws://")
+    return line.removeprefix("Content-Security-Policy: ").replace("https://BOT-ADDRESS", server.url) \
+        .replace("wss://BOT-ADDRESS", ws)
+
+
+def test_embeds_on_a_page_with_a_strict_content_security_policy(
+    server: Any, site_factory: Callable[..., str], new_chat: Callable[..., Chat]
+) -> None:
+    # README's policy, with Trusted Types enforced on top: the widget never writes HTML from strings.
+    policy = host_page_policy(server) + "; require-trusted-types-for 'script'"
+    assert "unsafe" not in policy and server.url in policy
+    chat = new_chat(site_factory(policy))
+    page = chat.page
+    # The policy is in force: an inline script is refused (by script-src, or earlier by Trusted Types).
+    inline = page.evaluate("""() => { try { const s = document.createElement('script');
+        s.textContent = 'window.__inline = 1'; document.head.appendChild(s); } catch (e) { return e.name; }
+        return String(window.__inline); }""")
+    assert inline in ("undefined", "TypeError"), inline
+    chat.wait_for(lambda: bool(chat.csp_refusals), 5)  # and reported
+    chat.csp_refusals.clear()
+    expect(page.locator(LAUNCHER)).to_be_visible()
+    assert page.locator(LAUNCHER).evaluate("el => getComputedStyle(el).position") == "fixed"  # its stylesheet loaded
+    chat.open()
+    assert chat.frames("welcome"), "the greeting came over the WebSocket"
+    answer = chat.ask("電子証明書の有効期限は何年ですか")
+    assert answer == chat.replies()[-1]["messages"][0]["text"]
+    assert chat.http_replies() == []
+    assert chat.csp_refusals == []
+
+
+def test_a_policy_without_the_bots_websocket_address_still_gets_answers_over_http(
+    server: Any, site_factory: Callable[..., str], new_chat: Callable[..., Chat]
+) -> None:
+    """Why README lists wss://: without it the browser refuses the socket, and the widget falls back."""
+    ws = server.url.replace("http://", "ws://")
+    policy = host_page_policy(server).replace(" " + ws, "")
+    assert ws not in policy
+    chat = new_chat(site_factory(policy))
+    page = chat.page
+    chat.open()
+    answer = chat.ask("電子証明書の有効期限は何年ですか")
+    assert answer == chat.http_replies()[-1]["messages"][0]["text"]
+    assert chat.frames("welcome") == []
+    assert chat.csp_refusals and all("connect-src" in r and ws in r for r in chat.csp_refusals), chat.csp_refusals
+    expect(page.locator(ERROR)).to_have_count(0)
+    chat.csp_refusals.clear()  # expected here; the fixture checks every other page has none

@@ -497,7 +497,10 @@
         onFrame(frame);
       }
     };
-    sock.onclose = function () {
+    // A failed socket fires error and then close, and whichever comes first handles it. A socket
+    // the page's Content-Security-Policy refuses (connect-src without wss:) fires error alone in
+    // Chromium: without this the widget would wait for the hello timeout before using HTTP.
+    sock.onclose = sock.onerror = function () {
       clearTimeout(helloTimer);
       if (ws !== sock) return;
       var wasWelcomed = wsWelcomed;
