@@ -197,6 +197,26 @@ def test_ask_see_the_answer_and_tap_a_quick_reply(server: Any, new_chat: Callabl
     assert sent["session_id"] == welcome["session_id"]
 
 
+def test_an_answer_shows_its_official_pages_as_safe_links(server: Any, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat(server.url + "/")
+    chat.open()
+    before = chat.page.locator(BOT).count()
+    chat.ask("暗証番号を忘れてしまいました")
+    sent = chat.replies()[-1]["messages"][0]["links"]
+    assert sent and all(link["url"].startswith("https://") for link in sent)
+    anchors = chat.page.locator(BOT).nth(before).locator(".mnc-sources a")
+    expect(anchors.first).to_be_visible()
+    shown = anchors.evaluate_all("as => as.map(a => [a.href, a.target, a.rel, a.textContent])")
+    assert [href for href, *_ in shown] == [link["url"] for link in sent]
+    for href, target, rel, text in shown:
+        assert href.startswith("https://") and target == "_blank"
+        assert "noopener" in rel and "noreferrer" in rel  # the city's page address is not sent to the linked site
+        assert text.strip()
+    # The links stay with the transcript: a reload shows them again.
+    chat.page.reload()  # the panel reopens by itself
+    expect(chat.page.locator(f"{BOT} .mnc-sources a").first).to_be_visible()
+
+
 def test_ime_enter_never_sends_and_shift_enter_is_a_newline(server: Any, new_chat: Callable[..., Chat]) -> None:
     chat = new_chat(server.url + "/")
     page = chat.page

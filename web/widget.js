@@ -64,6 +64,7 @@
     reconnecting: "接続が切れました。再接続しています…",
     privacy: "マイナンバー(個人番号)や暗証番号は入力しないでください。",
     quickReplies: "質問の候補",
+    sources: "出典(公式ページ)",
     errNetwork: "通信できませんでした。接続を確認して、もう一度お試しください。",
     errRateLimit: "短い時間に多くのメッセージが送られました。少し待ってから再送信してください。",
     errBadInput: "このメッセージは送信できませんでした。内容を短くするなどして、もう一度お試しください。",
@@ -680,7 +681,8 @@
       var replies = Array.isArray(msg.quick_replies)
         ? msg.quick_replies.filter(function (r) { return typeof r === "string" && r.trim(); })
         : [];
-      var node = addItem({ role: "bot", id: nextId(), text: msg.text, quick_replies: replies }, true);
+      var node = addItem({ role: "bot", id: nextId(), text: msg.text, quick_replies: replies,
+                           links: safeLinks(msg.links) }, true);
       if (!first) first = node;
     });
     // Show the start of a long answer rather than its end.
@@ -740,10 +742,29 @@
       retryBtn.addEventListener("click", function () { retry(item); });
       row.appendChild(retryBtn);
     }
+    if (item.role === "bot" && item.links && item.links.length) row.appendChild(renderSources(item.links));
     if (item.role === "bot" && inLatestTurn && item.quick_replies && item.quick_replies.length) {
       row.appendChild(renderQuickReplies(item.quick_replies));
     }
     return row;
+  }
+
+  // The official pages an answer rests on: https addresses only, whatever the server sent.
+  function safeLinks(links) {
+    if (!Array.isArray(links)) return [];
+    return links.filter(function (l) {
+      return l && typeof l.title === "string" && typeof l.url === "string" && /^https:\/\/[^\s"<>]+$/.test(l.url);
+    }).slice(0, 3);
+  }
+
+  function renderSources(links) {
+    var box = el("div", { class: "mnc-sources" }, [el("span", { class: "mnc-sources-label" }, [MSG.sources])]);
+    var list = el("ul", { class: "mnc-sources-list" });
+    safeLinks(links).forEach(function (l) {
+      list.appendChild(el("li", {}, [link(l.url, l.title, true)]));
+    });
+    box.appendChild(list);
+    return box;
   }
 
   function renderQuickReplies(replies) {
