@@ -327,6 +327,14 @@ FEES: dict[str, _Fee] = {
     "card_reissue_own_fault": _Fee(
         200, 800, "紛失や破損などご自身の理由でカードを再交付するときは、電子証明書200円とカード800円で、合わせて1,000円です。"
     ),
+    # Not in rules.md, whose reissue row is the holder's own loss or damage. Official municipal
+    # pages (Kakogawa, Matsuyama, Yamato; knowledge/sources.yaml) charge nothing when the card
+    # was stolen and the police theft report's receipt number is shown, or lost through no
+    # fault of the holder's (a disaster): the bot must not charge those 1,000円.
+    "card_reissue_not_own_fault": _Fee(
+        0, 0, "盗まれて警察に盗難届を出した場合(受理番号が必要)や災害など、ご自身の責めによらない理由でカードを"
+        "再交付するときは、手数料はかかりません。扱いはお住まいの市区町村でご確認ください。"
+    ),
 }
 FEE_REASONS: tuple[str, ...] = tuple(FEES)
 

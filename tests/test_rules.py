@@ -273,6 +273,7 @@ def test_birthday_helpers_refuse_days_before_birth_and_bad_counts() -> None:
         ("reissue_after_expiry", 0, None, 0),
         ("reissue_after_invalidation", 0, None, 0),
         ("card_reissue_own_fault", 200, 800, 1000),
+        ("card_reissue_not_own_fault", 0, 0, 0),
     ],
 )
 def test_fee(reason: str, certificate: int, card: int | None, total: int) -> None:
@@ -282,8 +283,9 @@ def test_fee(reason: str, certificate: int, card: int | None, total: int) -> Non
 
 
 def test_fee_reasons_are_the_api_list() -> None:
+    # api.md's five, then the theft case the project added from official municipal pages.
     assert FEE_REASONS == ("first_issue", "renewal", "reissue_after_expiry", "reissue_after_invalidation",
-                           "card_reissue_own_fault")
+                           "card_reissue_own_fault", "card_reissue_not_own_fault")
     assert "1,000円" in fee("card_reissue_own_fault")["notes"][0]
 
 

@@ -224,6 +224,7 @@ def test_rules_renewal_window_without_today_uses_the_servers_today(
         ("reissue_after_expiry", 0, None, 0),
         ("reissue_after_invalidation", 0, None, 0),
         ("card_reissue_own_fault", 200, 800, 1000),
+        ("card_reissue_not_own_fault", 0, 0, 0),
     ],
 )
 def test_rules_fee(client: httpx.Client, reason: str, certificate: int, card: int | None, total: int) -> None:

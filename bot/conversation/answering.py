@@ -143,7 +143,9 @@ def follow_up(t: TurnContext, state: State) -> Step | None:
     if topic in ctx.fee_after and (context.mentions(text, ctx.fee_words) or top == "fee"):
         form = FORMS["fee"]
         said = filling.place(t, form, State(form="fee")).values.get("reason")
-        found = placing.Placement(values={"reason": said or ctx.fee_after[topic]})
+        # What this message says, else what the conversation said (盗まれた before), else the topic's case.
+        reason = said or state.known.get("fee_reason") or ctx.fee_after[topic]
+        found = placing.Placement(values={"reason": reason})
         return filling.advance(t, form, state.form_done().but(form=form.intent), found)
     last = state.last
     if last is not None and last.form == "calc_expiry" and topic == last.form and (

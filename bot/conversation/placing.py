@@ -123,10 +123,9 @@ def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placeme
     """The answers that are not dates: same day, don't know, yes/no, the fee situation, a foreign resident."""
     asked, slots, facts = state.asked, state.slots, state.facts
     if form.intent == "fee":
-        for reason, words in kb.messages["fee_reason_words"].items():
-            if any(normal(w) in norm for w in words):
-                out.values["reason"] = reason
-                break
+        reason = fee_reason(norm, kb)
+        if reason is not None:
+            out.values["reason"] = reason
         if asked == "reason" and "reason" not in out.values and not facts.get("not_lost"):
             if reading.yes:
                 out.values["reason"] = "card_reissue_own_fault"
@@ -159,6 +158,14 @@ def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placeme
             out.facts["residence_unknown"] = True
         elif reading.no_stay_limit:
             out.facts["no_stay_limit"] = True
+
+
+def fee_reason(norm: str, kb: Knowledge) -> str | None:
+    """The fee case a message names (knowledge/messages.yaml fee_reason_words, tried in order)."""
+    for reason, words in kb.messages["fee_reason_words"].items():
+        if any(normal(w) in norm for w in words):
+            return str(reason)
+    return None
 
 
 _PERMANENT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない")
