@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(STAMP)
 	touch $@
 
 run: $(STAMP)
-	$(PY) -m uvicorn server:app --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+	exec $(PY) -m uvicorn server:app --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 install-dev: $(VENV)/.dev-installed
 
