@@ -202,13 +202,22 @@ def _load_sources(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _official_links(cited: Iterable[str], sources: Mapping[str, Any]) -> tuple[Link, ...]:
-    """The cited sources that are official pages, as links; only https ones go to citizens."""
+    """The cited sources that are official pages, as links; only https ones go to citizens.
+
+    National pages (go.jp: J-LIS, the My Number Card site, ministries) come first: they hold
+    for every municipality, where one city's page is second-best for a citizen of another.
+    """
     links = []
     for key in cited:
         entry = sources[key]
         if entry.get("official") and str(entry.get("url", "")).startswith("https://"):
             links.append(Link(_short_title(str(entry["title"])), str(entry["url"])))
-    return tuple(links)
+    return tuple(sorted(links, key=lambda link: not _national(link.url)))
+
+
+def _national(url: str) -> bool:
+    host = url.split("/")[2]
+    return host.endswith(".go.jp") and not host.endswith(".lg.jp")
 
 
 def _short_title(title: str) -> str:

@@ -41,7 +41,7 @@ def answer(t: TurnContext, state: State, intent: str | None = None, score: float
             return Step(state, (Message(kb.message("clarify"), options),), intent, score, None, False)
     if intent not in kb.answers:
         return Step(state, (Message(kb.message("fallback")),), intent, score)
-    messages = kb.render(intent, t.municipality, said=state.said)
+    messages = kb.render(intent, t.municipality, said=state.said, today=t.today)
     if t.municipality is None and kb.answers[intent].local:
         state = state.but(said=state.said | {"check_local"})
     first = messages[0]

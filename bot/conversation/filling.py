@@ -166,8 +166,8 @@ def give_up(t: TurnContext, form: Form, state: State) -> Step:
     """Too many unreadable answers: the general rule and whom to ask, instead of a loop."""
     messages = (
         Message(t.kb.message("give_up")),
-        *t.kb.render(form.general, t.municipality),
-        *t.kb.render("contact", t.municipality),
+        *t.kb.render(form.general, t.municipality, today=t.today),
+        *t.kb.render("contact", t.municipality, today=t.today),
     )
     return Step(state.form_done(), messages, form.intent, t.confidence(form.intent), None, False, gave_up=True)
 
