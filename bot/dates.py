@@ -528,11 +528,13 @@ def parse_date(text: str, today: date) -> ParsedDate:
     return dates[0]
 
 
-# A year alone, the answer to "which year?": 2021年です, 令和3年, R3, へいせい30ねん.
+# A year alone, the answer to "which year?": 2021年です, 令和3年, R3, へいせい30ねん; and a year
+# without a month inside a longer message.
+_A_YEAR = rf"(?:{_ERA}\s*(?P<ey>[0-9]{{1,2}}|{_alternation(_ERA_FIRST_YEAR)})|(?<![0-9])(?P<wy>(?:19|20)[0-9]{{2}}))"
 _YEAR_ALONE = re.compile(
-    rf"^\s*(?:{_ERA}\s*(?P<ey>[0-9]{{1,2}}|{_alternation(_ERA_FIRST_YEAR)})|(?P<wy>(?:19|20)[0-9]{{2}}))\s*{_Y}?"
-    r"\s*(?:です|でした|だよ|だと思います|ごろ|頃|くらい|ぐらい)?\s*[。!.]?\s*$"
+    rf"^\s*{_A_YEAR}\s*{_Y}?\s*(?:です|でした|だよ|だと思います|ごろ|頃|くらい|ぐらい)?\s*[。!.]?\s*$"
 )
+_YEAR_IN = re.compile(rf"{_A_YEAR}\s*{_Y}(?!\s*(?:の\s*)?[0-9〇一二三四五六七八九十]+\s*(?:月|がつ))")
 
 
 def year_alone(text: str) -> int | None:
@@ -541,22 +543,7 @@ def year_alone(text: str) -> int | None:
     >>> [year_alone(t) for t in ("2021年です", "令和3年", "R3", "へいせい30ねん", "平成元年", "3年", "明治40年")]
     [2021, 2021, 2021, 2018, 1989, None, None]
     """
-    found = _YEAR_ALONE.match(unicodedata.normalize("NFKC", text).lower())
-    if not found:
-        return None
-    if found.group("wy"):
-        return int(found.group("wy"))
-    name = _ERA_BY_SPELLING.get(found.group("era"))  # the text is lower-cased: R3 is r3
-    era = next((e for e in _ERAS if e.name == name), None)
-    if era is None:
-        return None
-    return era.starts_on.year + _number(found.group("ey")) - 1
-
-
-_YEAR_IN = re.compile(
-    rf"(?:{_ERA}\s*(?P<ey>[0-9]{{1,2}}|{_alternation(_ERA_FIRST_YEAR)})|(?<![0-9])(?P<wy>(?:19|20)[0-9]{{2}}))\s*{_Y}"
-    r"(?!\s*(?:の\s*)?[0-9〇一二三四五六七八九十]+\s*(?:月|がつ))"
-)
+    return _western_year(_YEAR_ALONE.match(unicodedata.normalize("NFKC", text).lower()))
 
 
 def year_in(text: str) -> int | None:
@@ -565,11 +552,14 @@ def year_in(text: str) -> int | None:
     >>> [year_in(t) for t in ("令和5年です。カードと一緒に", "たしか2021年だったと思う", "2021年4月", "3年前")]
     [2023, 2021, None, None]
     """
-    found = _YEAR_IN.search(unicodedata.normalize("NFKC", text).lower())
+    return _western_year(_YEAR_IN.search(unicodedata.normalize("NFKC", text).lower()))
+
+
+def _western_year(found: re.Match[str] | None) -> int | None:
     if not found:
         return None
     if found.group("wy"):
         return int(found.group("wy"))
-    name = _ERA_BY_SPELLING.get(found.group("era"))
+    name = _ERA_BY_SPELLING.get(found.group("era"))  # the text is lower-cased: R3 is r3
     era = next((e for e in _ERAS if e.name == name), None)
     return None if era is None else era.starts_on.year + _number(found.group("ey")) - 1
