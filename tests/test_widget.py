@@ -55,6 +55,27 @@ window.WebSocket = class {
 };
 """
 
+# The connection's states (web/widget-connection.js), as the widget shows them on its host element
+# (data-connection), recorded in order: each change's old value, so none is lost when several
+# come in one task; the current value is the last.
+STATE_LOG = """window.__states = [];
+new MutationObserver((records) => records.forEach((r) => window.__states.push(r.oldValue)))
+  .observe(document, {attributeFilter: ['data-connection'], attributeOldValue: true, subtree: true});"""
+# Fires `online` (the browser is back) the moment the connection is in `backoff`, and says the state
+# right after; in http_only, which nothing leaves, it says so at once.
+WAKE_IN_BACKOFF = """() => new Promise((resolve) => {
+  const host = document.getElementById('mnc-chat');
+  const wake = () => {
+    const state = host.dataset.connection;
+    if (state !== 'backoff' && state !== 'http_only') return false;
+    if (state === 'backoff') window.dispatchEvent(new Event('online'));
+    resolve(host.dataset.connection);
+    return true;
+  };
+  if (!wake()) new MutationObserver((_, seen) => { if (wake()) seen.disconnect(); })
+    .observe(host, {attributeFilter: ['data-connection']});
+})"""
+
 # Text of a message bubble without the screen-reader-only hints (「あなた:」, 新しいウィンドウ).
 TEXT_OF = """el => { const c = (el.querySelector('.mnc-bubble') || el).cloneNode(true);
   c.querySelectorAll('.mnc-sr').forEach(n => n.remove()); return c.textContent; }"""
@@ -133,6 +154,13 @@ class Chat:
 
     def http_replies(self) -> list[dict[str, Any]]:
         return [r.json() for r in self.responses if r.ok]
+
+    def state(self) -> str:
+        return str(self.page.locator("#mnc-chat").get_attribute("data-connection"))
+
+    def states(self) -> list[str]:
+        """Every state the connection has been in since the page loaded (needs STATE_LOG)."""
+        return [*self.page.evaluate("window.__states"), self.state()]
 
     def focused_class(self) -> str:
         return str(self.page.evaluate(f"({SHADOW}.activeElement || {{}}).className || ''"))
@@ -652,3 +680,57 @@ def test_a_policy_without_the_bots_websocket_address_still_gets_answers_over_htt
     assert chat.csp_refusals and all("connect-src" in r and ws in r for r in chat.csp_refusals), chat.csp_refusals
     expect(page.locator(ERROR)).to_have_count(0)
     chat.csp_refusals.clear()  # expected here; the fixture checks every other page has none
+
+
+def test_the_connection_state_machine_over_a_real_server(
+    server: Any, site_factory: Callable[..., str], new_chat: Callable[..., Chat]
+) -> None:
+    """The transitions README's table names, as a real server goes away and comes back."""
+    chat = new_chat(server.url + "/", init_script=STATE_LOG)
+    page = chat.page
+    page.wait_for_timeout(300)
+    assert chat.state() == "idle" and chat.sockets == 0  # nothing is opened before the panel
+    chat.open()
+    chat.wait_for(lambda: chat.state() == "open")
+    assert chat.states() == ["idle", "connecting", "awaiting_welcome", "open"]
+    session = chat.stored()["sessionId"]
+
+    # The server goes away: the open socket drops (backoff, 再接続 shown), and each new socket fails
+    # at once (connecting, backoff again, with a longer delay); never http_only, a socket has worked.
+    server.stop()
+    expect(page.locator(".mnc-status")).to_contain_text("再接続")
+    chat.wait_for(lambda: chat.states()[4:].count("backoff") >= 2)
+    # The browser says it is online again: out of backoff at once, not when the delay is over.
+    assert page.evaluate(WAKE_IN_BACKOFF) == "connecting"
+    server.start()
+    chat.wait_for(lambda: chat.state() == "open", 20)
+    while_down = chat.states()[3:]
+    assert while_down[:2] == ["open", "backoff"] and while_down[-3:] == ["connecting", "awaiting_welcome", "open"]
+    assert set(while_down[2:-2]) == {"connecting", "backoff"}, while_down
+    assert [f for f in chat.sent if f["type"] == "hello"][-1]["session_id"] == session
+    expect(page.locator(".mnc-status")).to_be_hidden()
+
+    # 新しい会話 on an open socket: a fresh one, whose welcome starts the new session.
+    before = len(chat.states())
+    page.locator(".mnc-new").click()
+    chat.wait_for(lambda: chat.states()[before:] == ["connecting", "awaiting_welcome", "open"])
+    assert chat.stored()["sessionId"] not in (None, session)
+
+    # A page whose policy refuses the socket (Chromium: error without close): every socket fails,
+    # and the fifth failure without one ever working leaves WebSockets alone for the page.
+    ws = server.url.replace("http://", "ws://")
+    blocked = new_chat(site_factory(host_page_policy(server).replace(" " + ws, "")), init_script=STATE_LOG)
+    blocked.open()  # the greeting comes over HTTP after the first failure
+    while blocked.page.evaluate(WAKE_IN_BACKOFF) == "connecting":
+        pass  # each wake is one more socket refused
+    assert blocked.states() == ["idle"] + ["connecting", "backoff"] * 4 + ["connecting", "http_only"]
+    blocked.page.evaluate("window.dispatchEvent(new Event('online'))")
+    assert blocked.state() == "http_only"  # nothing takes `wake` there
+    assert blocked.ask("電子証明書の有効期限は何年ですか") == blocked.http_replies()[-1]["messages"][0]["text"]
+    assert blocked.sockets == 0 and len(blocked.csp_refusals) == 5
+    blocked.csp_refusals.clear()  # expected here; the fixture checks every other page has none
+
+    # Without WebSocket at all there is nothing to try.
+    bare = new_chat(server.url + "/", init_script=NO_WEBSOCKET + STATE_LOG)
+    bare.open()
+    assert bare.states() == ["idle", "http_only"]
