@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
 OUT = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -734,3 +736,45 @@ def test_the_connection_state_machine_over_a_real_server(
     bare = new_chat(server.url + "/", init_script=NO_WEBSOCKET + STATE_LOG)
     bare.open()
     assert bare.states() == ["idle", "http_only"]
+
+
+def widget_parts() -> set[str]:
+    """The files widget.js loads: the module it adds to the page and all that one imports."""
+    [entry] = re.findall(r'"(widget-[\w-]+\.js)"', (WEB / "widget.js").read_text(encoding="utf-8"))
+    parts: set[str] = set()
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        if name not in parts:
+            parts.add(name)
+            todo += re.findall(r'^import .+ from "\./([\w-]+\.js)";$', (WEB / name).read_text(encoding="utf-8"), re.M)
+    return parts
+
+
+def test_every_part_of_the_widget_is_served_like_widget_js(server_factory: Callable[..., Any]) -> None:
+    """Each file widget.js loads is small, cached safely and, being a module, fetched with CORS."""
+    city = "https://www.city.example"
+    bot = server_factory(CORS_ALLOW_ORIGINS=city)
+    parts = widget_parts()
+    assert parts == {p.name for p in WEB.glob("widget-*.js")}  # none missing, none left over
+    for name in ["widget.js", *sorted(parts)]:
+        body = (WEB / name).read_bytes()
+        assert body.count(b"\n") <= 400, name
+        first = httpx.get(f"{bot.url}/{name}", headers={"Origin": city})
+        assert first.status_code == 200 and first.content == body, name
+        assert first.headers["content-type"].startswith("text/javascript"), name  # or no browser runs a module
+        assert first.headers["cache-control"] == "public, no-cache", name
+        assert first.headers["access-control-allow-origin"] == city, name
+        again = httpx.get(f"{bot.url}/{name}", headers={"Origin": city, "If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.headers["access-control-allow-origin"] == city, name
+
+
+def test_the_page_api_works_before_the_widget_has_loaded(server: Any, new_chat: Callable[..., Chat]) -> None:
+    """MyNumberChat exists as soon as the tag has run; what the page asks before the parts arrive is done then."""
+    page_with_call = EMBED_PAGE.replace("</script>", "</script><script>MyNumberChat.open();</script>")
+    chat = new_chat("")
+    chat.page.route(server.url + "/embed-test.html", lambda route: route.fulfill(
+        body=page_with_call, content_type="text/html; charset=utf-8"))
+    chat.page.goto(server.url + "/embed-test.html")
+    expect(chat.page.locator(PANEL)).to_be_visible()
+    expect(chat.page.locator(BOT).first).to_be_visible()
