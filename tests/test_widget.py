@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
 OUT = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,6 +56,27 @@ window.WebSocket = class {
   close() {}
 };
 """
+
+# The connection's states (web/widget-connection.js), as the widget shows them on its host element
+# (data-connection), recorded in order: each change's old value, so none is lost when several
+# come in one task; the current value is the last.
+STATE_LOG = """window.__states = [];
+new MutationObserver((records) => records.forEach((r) => window.__states.push(r.oldValue)))
+  .observe(document, {attributeFilter: ['data-connection'], attributeOldValue: true, subtree: true});"""
+# Fires `online` (the browser is back) the moment the connection is in `backoff`, and says the state
+# right after; in http_only, which nothing leaves, it says so at once.
+WAKE_IN_BACKOFF = """() => new Promise((resolve) => {
+  const host = document.getElementById('mnc-chat');
+  const wake = () => {
+    const state = host.dataset.connection;
+    if (state !== 'backoff' && state !== 'http_only') return false;
+    if (state === 'backoff') window.dispatchEvent(new Event('online'));
+    resolve(host.dataset.connection);
+    return true;
+  };
+  if (!wake()) new MutationObserver((_, seen) => { if (wake()) seen.disconnect(); })
+    .observe(host, {attributeFilter: ['data-connection']});
+})"""
 
 # Text of a message bubble without the screen-reader-only hints (「あなた:」, 新しいウィンドウ).
 TEXT_OF = """el => { const c = (el.querySelector('.mnc-bubble') || el).cloneNode(true);
@@ -133,6 +156,13 @@ class Chat:
 
     def http_replies(self) -> list[dict[str, Any]]:
         return [r.json() for r in self.responses if r.ok]
+
+    def state(self) -> str:
+        return str(self.page.locator("#mnc-chat").get_attribute("data-connection"))
+
+    def states(self) -> list[str]:
+        """Every state the connection has been in since the page loaded (needs STATE_LOG)."""
+        return [*self.page.evaluate("window.__states"), self.state()]
 
     def focused_class(self) -> str:
         return str(self.page.evaluate(f"({SHADOW}.activeElement || {{}}).className || ''"))
@@ -652,3 +682,99 @@ def test_a_policy_without_the_bots_websocket_address_still_gets_answers_over_htt
     assert chat.csp_refusals and all("connect-src" in r and ws in r for r in chat.csp_refusals), chat.csp_refusals
     expect(page.locator(ERROR)).to_have_count(0)
     chat.csp_refusals.clear()  # expected here; the fixture checks every other page has none
+
+
+def test_the_connection_state_machine_over_a_real_server(
+    server: Any, site_factory: Callable[..., str], new_chat: Callable[..., Chat]
+) -> None:
+    """The transitions README's table names, as a real server goes away and comes back."""
+    chat = new_chat(server.url + "/", init_script=STATE_LOG)
+    page = chat.page
+    page.wait_for_timeout(300)
+    assert chat.state() == "idle" and chat.sockets == 0  # nothing is opened before the panel
+    chat.open()
+    chat.wait_for(lambda: chat.state() == "open")
+    assert chat.states() == ["idle", "connecting", "awaiting_welcome", "open"]
+    session = chat.stored()["sessionId"]
+
+    # The server goes away: the open socket drops (backoff, 再接続 shown), and each new socket fails
+    # at once (connecting, backoff again, with a longer delay); never http_only, a socket has worked.
+    server.stop()
+    expect(page.locator(".mnc-status")).to_contain_text("再接続")
+    chat.wait_for(lambda: chat.states()[4:].count("backoff") >= 2)
+    # The browser says it is online again: out of backoff at once, not when the delay is over.
+    assert page.evaluate(WAKE_IN_BACKOFF) == "connecting"
+    server.start()
+    chat.wait_for(lambda: chat.state() == "open", 20)
+    while_down = chat.states()[3:]
+    assert while_down[:2] == ["open", "backoff"] and while_down[-3:] == ["connecting", "awaiting_welcome", "open"]
+    assert set(while_down[2:-2]) == {"connecting", "backoff"}, while_down
+    assert [f for f in chat.sent if f["type"] == "hello"][-1]["session_id"] == session
+    expect(page.locator(".mnc-status")).to_be_hidden()
+
+    # 新しい会話 on an open socket: a fresh one, whose welcome starts the new session.
+    before = len(chat.states())
+    page.locator(".mnc-new").click()
+    chat.wait_for(lambda: chat.states()[before:] == ["connecting", "awaiting_welcome", "open"])
+    assert chat.stored()["sessionId"] not in (None, session)
+
+    # A page whose policy refuses the socket (Chromium: error without close): every socket fails,
+    # and the fifth failure without one ever working leaves WebSockets alone for the page.
+    ws = server.url.replace("http://", "ws://")
+    blocked = new_chat(site_factory(host_page_policy(server).replace(" " + ws, "")), init_script=STATE_LOG)
+    blocked.open()  # the greeting comes over HTTP after the first failure
+    while blocked.page.evaluate(WAKE_IN_BACKOFF) == "connecting":
+        pass  # each wake is one more socket refused
+    assert blocked.states() == ["idle"] + ["connecting", "backoff"] * 4 + ["connecting", "http_only"]
+    blocked.page.evaluate("window.dispatchEvent(new Event('online'))")
+    assert blocked.state() == "http_only"  # nothing takes `wake` there
+    assert blocked.ask("電子証明書の有効期限は何年ですか") == blocked.http_replies()[-1]["messages"][0]["text"]
+    assert blocked.sockets == 0 and len(blocked.csp_refusals) == 5
+    blocked.csp_refusals.clear()  # expected here; the fixture checks every other page has none
+
+    # Without WebSocket at all there is nothing to try.
+    bare = new_chat(server.url + "/", init_script=NO_WEBSOCKET + STATE_LOG)
+    bare.open()
+    assert bare.states() == ["idle", "http_only"]
+
+
+def widget_parts() -> set[str]:
+    """The files widget.js loads: the module it adds to the page and all that one imports."""
+    [entry] = re.findall(r'"(widget-[\w-]+\.js)"', (WEB / "widget.js").read_text(encoding="utf-8"))
+    parts: set[str] = set()
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        if name not in parts:
+            parts.add(name)
+            todo += re.findall(r'^import .+ from "\./([\w-]+\.js)";$', (WEB / name).read_text(encoding="utf-8"), re.M)
+    return parts
+
+
+def test_every_part_of_the_widget_is_served_like_widget_js(server_factory: Callable[..., Any]) -> None:
+    """Each file widget.js loads is small, cached safely and, being a module, fetched with CORS."""
+    city = "https://www.city.example"
+    bot = server_factory(CORS_ALLOW_ORIGINS=city)
+    parts = widget_parts()
+    assert parts == {p.name for p in WEB.glob("widget-*.js")}  # none missing, none left over
+    for name in ["widget.js", *sorted(parts)]:
+        body = (WEB / name).read_bytes()
+        assert body.count(b"\n") <= 400, name
+        first = httpx.get(f"{bot.url}/{name}", headers={"Origin": city})
+        assert first.status_code == 200 and first.content == body, name
+        assert first.headers["content-type"].startswith("text/javascript"), name  # or no browser runs a module
+        assert first.headers["cache-control"] == "public, no-cache", name
+        assert first.headers["access-control-allow-origin"] == city, name
+        again = httpx.get(f"{bot.url}/{name}", headers={"Origin": city, "If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.headers["access-control-allow-origin"] == city, name
+
+
+def test_the_page_api_works_before_the_widget_has_loaded(server: Any, new_chat: Callable[..., Chat]) -> None:
+    """MyNumberChat exists as soon as the tag has run; what the page asks before the parts arrive is done then."""
+    page_with_call = EMBED_PAGE.replace("</script>", "</script><script>MyNumberChat.open();</script>")
+    chat = new_chat("")
+    chat.page.route(server.url + "/embed-test.html", lambda route: route.fulfill(
+        body=page_with_call, content_type="text/html; charset=utf-8"))
+    chat.page.goto(server.url + "/embed-test.html")
+    expect(chat.page.locator(PANEL)).to_be_visible()
+    expect(chat.page.locator(BOT).first).to_be_visible()
