@@ -7,6 +7,7 @@ without dropping the background (bot/sentences.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from bot.privacy import person_names
 from bot.sentences import asking, sentences
 from bot.tokenizer import Token, Tokenizer
 
+_SENTENCE_END = re.compile("[。!?]")
 # Punctuation and blanks dropped before taking character n-grams, as a str.translate table.
 _SKIP_CHARS = dict.fromkeys(map(ord, " 、。,.!?!?・「」『』()()[]【】〜~ー-:;…\"'"))
 
@@ -55,8 +57,8 @@ class Analyzer:
 
     def features(self, raw: str) -> Features:
         text = self.normalize(raw)
-        parts = sentences(text)
-        picked = asking(parts)
+        # Most messages are one sentence: no end mark before their last characters.
+        picked = asking(parts := sentences(text)) if _SENTENCE_END.search(text.rstrip("。!? ")) else None
         if picked is None:
             return self._features(text, self._tokenizer.tokenize(text))
         # Tokenised sentence by sentence: the same tokens as the whole, since every
@@ -76,7 +78,7 @@ class Analyzer:
                 if token.parts:
                     words.extend(p for p in token.parts if p != token.normalized)
                 if token.synonyms:
-                    synonyms.extend(f"~{g}" for g in token.synonyms)
+                    synonyms += token.synonyms
         reading = "".join([t.reading for t in tokens]) or to_katakana(text)
         compact = text.translate(_SKIP_CHARS)
         return Features(

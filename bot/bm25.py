@@ -144,3 +144,34 @@ def _postings(
             postings[col][0].append(row)
             postings[col][1].append(idf[col] * tf * (k1 + 1.0) / (tf + norm))
     return vocab, idf, postings
+
+
+class FewDocsBM25:
+    """BM25 for a few long documents (an intents file's intents): one dense row per term.
+
+    When every term occurs in most documents, postings save nothing; a query is then a
+    gather of its terms' rows and one sum (a tenth of the numpy calls of BM25Fields).
+    Scores equal BM25's, normalised the same way.
+    """
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        vocab, idf, postings = _postings(docs, k1, b)
+        self._vocab = vocab
+        self._unknown = len(vocab)
+        n = len(docs)
+        rows = np.zeros((len(vocab) + 1, n))
+        for col, (docs_of_term, weights) in enumerate(postings):
+            rows[col, docs_of_term] = weights
+        self._rows = rows
+        self._idf = np.array([*idf, math.log(1.0 + (max(n, 1) + 0.5) / 0.5)])
+        self.n_docs = n
+
+    def scores(self, query: Sequence[str]) -> np.ndarray:
+        """Normalised scores of every document for the query, in [0, ~1]."""
+        ids = np.fromiter(map(self._vocab.get, set(query), repeat(self._unknown)), np.intp)
+        total = float(self._idf.take(ids).sum())
+        if total <= 0:
+            return np.zeros(self.n_docs)
+        out = self._rows.take(ids, axis=0).sum(axis=0)
+        out /= total
+        return np.minimum(out, 1.0, out=out)

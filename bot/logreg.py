@@ -49,7 +49,9 @@ class LogReg:
         return values @ self.weights[indices] + self.bias
 
     def proba(self, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return softmax(self.logits(indices, values))
+        z = self.logits(indices, values)
+        e = np.exp(z - z.max())
+        return e / e.sum()
 
     def proba_rows(self, x: SparseRows) -> np.ndarray:
         return softmax(_csr(x, self.weights.shape[0]) @ self.weights + self.bias)

@@ -69,6 +69,8 @@ class Settings:
     knowledge_dir: Path
     accept_threshold: float
     clarify_margin: float
+    domain_threshold: float | None  # the gate's threshold; None: the one cross-validation chose (bot/gate.py)
+    model_path: Path  # the stored intent model (python -m bot train); a stale one is retrained at start-up
     line_channel_secret: str | None
     line_channel_access_token: str | None
     line_api_base: str
@@ -100,6 +102,8 @@ class Settings:
             knowledge_dir=Path(_str("KNOWLEDGE_DIR", str(ROOT / "knowledge")) or ""),
             accept_threshold=_float("MATCH_ACCEPT_THRESHOLD", 0.30),
             clarify_margin=_float("MATCH_CLARIFY_MARGIN", 0.06),
+            domain_threshold=_parsed("MATCH_DOMAIN_THRESHOLD", None, float, "a number"),
+            model_path=Path(_str("MODEL_FILE", str(ROOT / "model" / "intent_model.npz")) or ""),
             line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),
