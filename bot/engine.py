@@ -214,7 +214,10 @@ class Bot:
                 # A question answered outright leaves nothing to remember: storing the empty
                 # state would cost a write per turn and tell the next turn nothing new.
                 self.store.save(sid, step.state)
-        turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
+        # api.md: with no intent, the confidence is the best in-domain intent's, so that a
+        # low number means "not ours" (the matcher's in_domain_score, not 1 - score).
+        confidence = step.confidence if step.intent is not None else match.in_domain_score
+        turn = Turn(sid, step.intent, confidence, tuple(messages), step.result)
         if self._on_turn is not None:
             self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,
                                     step.state.get("municipality"), masked.kinds, match.names))
