@@ -11,7 +11,7 @@ the asking part's own (`focus_share`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +63,8 @@ class LexicalIndex:
 
     def __init__(
         self,
-        intent_words: Sequence[Sequence[str]],
-        intent_readings: Sequence[Sequence[str]],
+        intent_words: Sequence[Mapping[str, int]],
+        intent_readings: Sequence[Mapping[str, int]],
         answers: Sequence[Features | None],
         config: LexicalConfig,
         examples: Sequence[tuple[int, Features]] = (),
@@ -93,7 +93,7 @@ class LexicalIndex:
             fields += [([f.words for f in feats], 0), ([f.chars for f in feats], 1), ([f.readings for f in feats], 2)]
         # (field, the query it is scored against): 0 words, 1 character n-grams, 2 reading
         # n-grams, 3 both 0 and 1. Maybe three fields of examples, then two or three of intents.
-        fields += [(intent_words, 0), (intent_readings, 2)]
+        fields += [(_spelled_out(intent_words), 0), (_spelled_out(intent_readings), 2)]
         if self._has_answers:
             fields.append(([a.words + a.chars if a else () for a in answers], 3))
         self._bm25 = BM25Fields([docs for docs, _ in fields], [q for _, q in fields], c.k1, c.b)
@@ -134,3 +134,8 @@ class LexicalIndex:
         best = np.zeros(self._n)
         best[self._present] = np.maximum.reduceat(per_example, self._starts)
         return c.example_share * best + (1 - c.example_share) * whole
+
+
+def _spelled_out(counts: Sequence[Mapping[str, int]]) -> list[list[str]]:
+    """Term counts as documents (BM25 reads only the counts and the length)."""
+    return [[term for term, n in doc.items() for _ in range(n)] for doc in counts]

@@ -14,6 +14,7 @@ for being long. Nothing here knows our intents: it ranks any intents file.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -102,15 +103,16 @@ class Matcher:
         self._concepts = ConceptFinder(concepts_of({i.name: dict(i.deciding) for i in intents if i.deciding}),
                                        analyzer.normalize, analyzer.reading_of)
         self._concept_owner = {cn.name: self._names.index(cn.intent) for cn in self._concepts.concepts}
-        self._exact: dict[str, int] = {}
-        for index, intent in enumerate(intents):
-            for example in intent.examples:
-                self._exact.setdefault(analyzer.normalize(example), index)
+        answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
+        self.model = self._stored(intents, model_path)
+        # Every example, normalised, leads straight to its intent (the first one to hold it).
+        if self.model is not None:
+            self._exact = dict(zip(self.model.exact_texts, self.model.exact_owners))
+        else:
+            self._exact = _exact_table(intents, analyzer)
         for phrase, name in (exact or {}).items():
             if name in self._intents:
                 self._exact[analyzer.normalize(phrase)] = self._names.index(name)
-        answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
-        self.model = self._stored(intents, model_path)
         examples: list[tuple[int, Features]] = []
         if self.model is None or c.lexical.per_example:
             # Tokenising every example is most of a cold start: a fresh stored model
@@ -163,9 +165,11 @@ class Matcher:
         docs = [terms(f, self._find(f)) for _, f in examples]
         focus = [terms(f.focus, self._find(f.focus)) if f.focus else None for _, f in examples]
         intent_words, intent_readings, names = _documents(len(intents), examples)
+        table = _exact_table(intents, self._analyzer)
         model = train(self._names, docs, focus, [i for i, _ in examples], self.config.model, self._stamp(intents),
                       out_of_domain=[not i.in_domain for i in intents],
-                      intent_words=intent_words, intent_readings=intent_readings, not_names=tuple(sorted(names)))
+                      intent_words=intent_words, intent_readings=intent_readings, not_names=tuple(sorted(names)),
+                      exact_texts=tuple(table), exact_owners=tuple(table.values()))
         log.info("trained the intent model on %d examples in %.1f s", len(examples), time.perf_counter() - started)
         return model
 
@@ -259,12 +263,20 @@ class Matcher:
         return [Candidate(self._names[i], round(values[i], 4)) for i in idx]
 
 
-def _documents(n: int, examples: Sequence[tuple[int, Features]]) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...], frozenset[str]]:
-    """Per intent, its examples' words and reading n-grams as one document each; and the names they use."""
-    words: list[list[str]] = [[] for _ in range(n)]
-    readings: list[list[str]] = [[] for _ in range(n)]
+def _documents(n: int, examples: Sequence[tuple[int, Features]]) -> tuple[tuple[Counter[str], ...], tuple[Counter[str], ...], frozenset[str]]:
+    """Per intent, its examples' words and reading n-grams as one document each (term counts); and the names they use."""
+    words: list[Counter[str]] = [Counter() for _ in range(n)]
+    readings: list[Counter[str]] = [Counter() for _ in range(n)]
     for owner, f in examples:
-        words[owner] += f.words
-        readings[owner] += f.readings
+        words[owner].update(f.words)
+        readings[owner].update(f.readings)
     names = frozenset(name for _, f in examples for name in f.names)
-    return tuple(map(tuple, words)), tuple(map(tuple, readings)), names
+    return tuple(words), tuple(readings), names
+
+
+def _exact_table(intents: Sequence[Intent], analyzer: Analyzer) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for index, intent in enumerate(intents):
+        for example in intent.examples:
+            table.setdefault(analyzer.normalize(example), index)
+    return table

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
@@ -107,9 +106,11 @@ class IntentModel:
     vectorizer: Vectorizer
     logreg: LogReg
     fingerprint: str
-    intent_words: tuple[tuple[str, ...], ...] = ()  # per class, its examples' words (the lexical documents)
-    intent_readings: tuple[tuple[str, ...], ...] = ()  # per class, its examples' reading n-grams
+    intent_words: tuple[Mapping[str, int], ...] = ()  # per class, its examples' words, counted (lexical documents)
+    intent_readings: tuple[Mapping[str, int], ...] = ()  # per class, its examples' reading n-grams, counted
     not_names: tuple[str, ...] = ()  # personal names the examples use (vocabulary, not residents)
+    exact_texts: tuple[str, ...] = ()  # every example normalised, for the exact lookup ...
+    exact_owners: tuple[int, ...] = ()  # ... and the class it leads to
 
     def proba(self, doc: tuple[Sequence[str], ...], focus: tuple[Sequence[str], ...] | None = None) -> np.ndarray:
         idx, values = self.vectorizer.transform(doc, focus)
@@ -119,8 +120,7 @@ class IntentModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         vocab_terms = [t for v in self.vectorizer.vocabs for t in v]
         sizes = [len(v) for v in self.vectorizer.vocabs]
-        docs = [*self.intent_words, *self.intent_readings]
-        counted = [Counter(doc) for doc in docs]
+        counted = [*self.intent_words, *self.intent_readings]
         with path.open("wb") as out:
             np.savez_compressed(
                 out,
@@ -136,6 +136,8 @@ class IntentModel:
                 doc_counts=np.array([n for c in counted for n in c.values()], dtype=np.int32),
                 doc_sizes=np.array([len(c) for c in counted], dtype=np.int64),
                 not_names=np.array(self.not_names, dtype=np.str_),
+                exact_texts=np.array(self.exact_texts, dtype=np.str_),
+                exact_owners=np.array(self.exact_owners, dtype=np.int64),
             )
 
     @classmethod
@@ -152,14 +154,15 @@ class IntentModel:
             vectorizer = Vectorizer(vocabs, data["idf"], ModelConfig(**config))
             logreg = LogReg(data["weights"].astype(np.float32), data["bias"].astype(np.float32))
             doc_terms, doc_counts = data["doc_terms"].tolist(), data["doc_counts"].tolist()
-            docs: list[tuple[str, ...]] = []
+            docs: list[dict[str, int]] = []
             at = 0
             for size in data["doc_sizes"].tolist():
-                docs.append(tuple(t for t, n in zip(doc_terms[at : at + size], doc_counts[at : at + size]) for _ in range(n)))
+                docs.append(dict(zip(doc_terms[at : at + size], doc_counts[at : at + size])))
                 at += size
             half = len(docs) // 2
             return cls(tuple(data["classes"].tolist()), vectorizer, logreg, str(data["fingerprint"]),
-                       tuple(docs[:half]), tuple(docs[half:]), tuple(data["not_names"].tolist()))
+                       tuple(docs[:half]), tuple(docs[half:]), tuple(data["not_names"].tolist()),
+                       tuple(data["exact_texts"].tolist()), tuple(data["exact_owners"].tolist()))
 
 
 def fingerprint(intents: Iterable[Intent], lexicon: Mapping[str, str], config: ModelConfig) -> str:

@@ -92,4 +92,4 @@ def test_the_number_of_queries_must_match() -> None:
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: "+".join(q) or "empty")
 def test_few_docs_matches_the_formula(corpus: str, query: list[str]) -> None:
     docs = CORPORA[corpus]
-    np.testing.assert_allclose(FewDocsBM25(docs, K1, B).scores(query), reference(docs, query), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(FewDocsBM25.from_docs(docs, K1, B).scores(query), reference(docs, query), rtol=0, atol=1e-12)
