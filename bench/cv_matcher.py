@@ -64,7 +64,7 @@ def collect(intents: tuple[Intent, ...], analyzer: Analyzer, config: MatcherConf
         assert matcher.model is not None
         # The same intents' documents without the per-example fields: cheaper, and compared here.
         intent_only = LexicalIndex(matcher.model.intent_words, matcher.model.intent_readings, [None] * len(train),
-                                   replace(config.lexical, per_example=False))
+                                   replace(config.lexical, per_example=False))  # with the model, per_example None is this
         for text, label in test:
             f = analyzer.features(text)
             e = matcher.evidence(f)

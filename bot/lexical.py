@@ -32,10 +32,11 @@ class LexicalConfig:
     example_share: float = 0.5  # the rest goes to the whole-intent document
     answer_weight: float = 0.15  # share of the intent-level part given to the answer text
     focus_share: float = 0.5  # for a message with an asking part: that part's share of the score
-    # Score each example on its own too (the best one counting): off, as cross-validation
-    # found the intents' documents alone as good beside the model (0.9164 against 0.9129
-    # top-1), and per-example fields cost time and start-up in proportion to the examples.
-    per_example: bool = False
+    # Score each example on its own too (the best one counting). None: only without a model.
+    # Beside the model, cross-validation found the intents' documents alone as good (0.9164
+    # against 0.9129 top-1), and per-example fields cost time and start-up in proportion to
+    # the examples; without one (an FAQ file of one example per question) they are the ranker.
+    per_example: bool | None = None
     k1: float = 1.2
     b: float = 0.75
 

@@ -18,7 +18,7 @@ from collections import Counter
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -113,8 +113,9 @@ class Matcher:
         for phrase, name in (exact or {}).items():
             if name in self._intents:
                 self._exact[analyzer.normalize(phrase)] = self._names.index(name)
+        per_example = c.lexical.per_example if c.lexical.per_example is not None else not self._trainable(intents)
         examples: list[tuple[int, Features]] = []
-        if self.model is None or c.lexical.per_example:
+        if self.model is None or per_example:
             # Tokenising every example is most of a cold start: a fresh stored model
             # carries what it would give, so this happens only without one.
             examples = [(n, analyzer.features(e)) for n, intent in enumerate(intents) for e in intent.examples]
@@ -128,7 +129,8 @@ class Matcher:
         # A name the intents' own examples or answers use is vocabulary, not a resident's
         # name: a municipality's mascot, a counter named after a place that is also a surname.
         self._not_names = example_names | frozenset(name for f in answers if f for name in f.names)
-        self._lexical = LexicalIndex(intent_words, intent_readings, answers, c.lexical, examples)
+        self._lexical = LexicalIndex(intent_words, intent_readings, answers, replace(c.lexical, per_example=per_example),
+                                     examples)
         self._gate = Gate(c.gate, self._in_domain, has_model=self.model is not None,
                           accept_threshold=c.accept_threshold)
         self._match_cached = functools.lru_cache(maxsize=c.cache_size)(self._match)
