@@ -1,7 +1,10 @@
-"""Choose matcher weights by k-fold cross-validation over intents.yaml's own examples.
+"""Choose the lexical weights by k-fold cross-validation over intents.yaml's own examples.
 
-The FAQ suites under tests/faq are the held-out test; they are never used here.
-Prints top-1 accuracy per weight setting. Usage: python bench/tune_matcher.py [--folds 5]
+The lexical part alone (no model, per-example fields on): how the weights of
+LexicalConfig were chosen before issue 13. The model's weights, the mix and the gate
+are chosen by bench/cv_matcher.py. The FAQ suites under tests/faq are the held-out test;
+they are never used here. Prints top-1 accuracy per weight setting.
+Usage: python bench/tune_matcher.py [--folds 5]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.analyzer import Analyzer  # noqa: E402
 from bot.intents import Intent, load_intents  # noqa: E402
+from bot.lexical import LexicalConfig  # noqa: E402
 from bot.matcher import Matcher, MatcherConfig  # noqa: E402
 from bot.normalize import Normalizer, load_lexicon  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -45,7 +49,9 @@ def main() -> None:
     grid = itertools.product((0.2, 0.3, 0.4), (0.15, 0.25, 0.35), (0.1, 0.2, 0.3), (0.1, 0.25), (0.5, 0.7, 0.9))
     results = []
     for w_word, w_char, w_reading, w_fuzz, share in grid:
-        config = replace(MatcherConfig(), w_word=w_word, w_char=w_char, w_reading=w_reading, w_fuzz=w_fuzz, example_share=share)
+        lexical = LexicalConfig(w_word=w_word, w_char=w_char, w_reading=w_reading, w_fuzz=w_fuzz, example_share=share,
+                                per_example=True)
+        config = MatcherConfig(lexical=lexical, model_min_examples=float("inf"))
         correct = total = 0
         for train, test in splits:
             matcher = Matcher(train, analyzer, config)

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot rank | test-faq | chat | report` (see README)."""
+"""Command line: `python -m bot rank | test-faq | chat | report | train` (see README)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def cmd_rank(args: argparse.Namespace, settings: Settings) -> int:
     from bot.intents import load_intents
     from bot.matcher import Matcher, MatcherConfig
 
-    matcher = Matcher(load_intents(Path(args.intents)), _analyzer(settings), MatcherConfig())
+    # The stored model serves only the intents it was trained on (its fingerprint says so);
+    # any other file with enough examples gets a model trained here.
+    matcher = Matcher(load_intents(Path(args.intents)), _analyzer(settings), MatcherConfig(),
+                      model_path=settings.model_path)
     out = sys.stdout
     for line in sys.stdin:
         text = line.rstrip("\n")
@@ -33,6 +36,34 @@ def cmd_rank(args: argparse.Namespace, settings: Settings) -> int:
             continue
         ranking = [{"intent": c.intent, "score": c.score} for c in matcher.rank(text, args.top)]
         out.write(json.dumps({"text": text, "ranking": ranking}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the intent model from intents.yaml and store it, or (--check) say whether the stored one is fresh."""
+    import logging
+
+    from bot.engine import Core
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.check:
+        from bot.engine import matcher_config
+        from bot.intents import load_intents
+        from bot.model import IntentModel, fingerprint
+        from bot.normalize import load_lexicon
+
+        stamp = fingerprint(load_intents(settings.intents_path), load_lexicon(settings.knowledge_dir / "lexicon.yaml"),
+                            matcher_config(settings).model)
+        stored = IntentModel.load(settings.model_path) if settings.model_path.exists() else None
+        fresh = stored is not None and stored.fingerprint == stamp
+        print(f"{settings.model_path}: {'fresh' if fresh else 'stale or missing: run python -m bot train'}")
+        return 0 if fresh else 1
+    core = Core.load(settings, stored_model=False)
+    if core.matcher.model is None:
+        print("the intents file has too few examples for a model; nothing stored")
+        return 1
+    core.matcher.model.save(settings.model_path)
+    print(f"stored {settings.model_path} ({settings.model_path.stat().st_size // 1024} KB)")
     return 0
 
 
@@ -120,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     faq.add_argument("--quiet", action="store_true", help="do not list the misses")
     chat = sub.add_parser("chat", help="talk to the bot in the terminal")
     chat.add_argument("--municipality", default=None)
+    train = sub.add_parser("train", help="train the intent model from intents.yaml and store it (MODEL_FILE)")
+    train.add_argument("--check", action="store_true", help="exit 1 when the stored model is stale or missing")
     report = sub.add_parser("report", help="frequent unanswered questions and intent counts from the log")
     report.add_argument("--days", type=int, default=30)
     report.add_argument("--limit", type=int, default=20)
@@ -129,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.command == "rank" and args.top < 1:
         parser.error("--top must be at least 1")
-    handlers = {"rank": cmd_rank, "test-faq": cmd_test_faq, "chat": cmd_chat, "report": cmd_report}
+    handlers = {"rank": cmd_rank, "test-faq": cmd_test_faq, "chat": cmd_chat, "report": cmd_report, "train": cmd_train}
     return handlers[args.command](args, settings)
 
 

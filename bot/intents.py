@@ -1,8 +1,12 @@
 """The intents file: loaded once, validated once, then immutable.
 
 Whatever else an intent holds, it has a `name` and a list of `examples`
-(api.md); `answer` (a string) and `kind` are optional. That is all the matcher
-needs, so any FAQ collection can be turned into an intents file.
+(api.md); `answer` (a string), `kind` and `deciding` are optional. That is all the
+matcher needs, so any FAQ collection can be turned into an intents file.
+
+`deciding` names the concepts that decide the intent, each with the words citizens
+write for it (synonyms, readings, misconversions): staff extend them as data
+(bot/concepts.py says how they are found and weighed).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class Intent:
     examples: tuple[str, ...]
     answer: str = ""
     kind: str = "knowledge"
+    deciding: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (concept, its words), in file order
 
     @property
     def in_domain(self) -> bool:
@@ -62,5 +67,21 @@ def load_intents(path: Path) -> tuple[Intent, ...]:
         kind = item.get("kind", "knowledge")
         if kind not in KINDS:
             raise DataError(f"{at}: intent {name!r}: kind must be one of {sorted(KINDS)}, got {kind!r}")
-        intents.append(Intent(name.strip(), tuple(texts), answer, kind))
+        deciding = _deciding(at, name, item.get("deciding"))
+        intents.append(Intent(name.strip(), tuple(texts), answer, kind, deciding))
     return tuple(intents)
+
+
+def _deciding(at: str, name: str, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise DataError(f"{at}: intent {name!r}: 'deciding' must map each concept to a list of words")
+    out = []
+    for concept, words in value.items():
+        if concept == "__line__":
+            continue
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise DataError(f"{at}: intent {name!r}: deciding concept {concept!r} needs a non-empty list of words")
+        out.append((str(concept), tuple(w.strip() for w in words)))
+    return tuple(out)

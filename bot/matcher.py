@@ -1,60 +1,60 @@
-"""The intent matcher: a cascade of exact lookup, then a scored ranking.
+"""The intent matcher: a cascade of exact lookup, then a scored ranking, then "is this ours?".
 
-Scoring combines token-level relevance (BM25 over SudachiPy's normalised words,
-over character n-grams, and over katakana readings, so hiragana-only and
-misconverted input still meets its kanji) with rapidfuzz's character-level
-similarity of readings. Nothing here knows our intents: it ranks any intents file.
+Scoring mixes three kinds of evidence, each an array with one number per intent:
+- lexical (bot/lexical.py): BM25 over words, character and reading n-grams plus
+  rapidfuzz similarity of readings, for the whole message and for its asking sentences;
+- the discriminative model (bot/model.py): logistic regression over the same features,
+  synonym groups and the deciding concepts, trained on the examples;
+- deciding concepts (bot/concepts.py): a boost to the intent whose deciding word is said.
+"Which intent?" is the best in-domain intent by the mixed score. "Is this ours?" is
+decided apart (bot/gate.py), so a long letter about our topic is never turned away
+for being long. Nothing here knows our intents: it ranks any intents file.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import Counter
+import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from bot.analyzer import Analyzer, Features
-from bot.bm25 import BM25Fields
+from bot.concepts import ConceptFinder, concepts_of
+from bot.gate import Gate, GateConfig
 from bot.intents import Intent
+from bot.lexical import LexicalConfig, LexicalIndex
+from bot.model import IntentModel, ModelConfig, fingerprint, terms, train
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    """Weights and thresholds; the thresholds come from settings (environment)."""
+    """Weights and thresholds; the thresholds may come from settings (environment).
 
-    # Chosen by 5-fold cross-validation over intents.yaml (bench/tune_matcher.py);
-    # they are relative: the per-example score is divided by their sum.
-    w_word: float = 0.30
-    w_char: float = 0.15
-    w_reading: float = 0.10
-    w_fuzz: float = 0.25
-    example_share: float = 0.5  # the rest goes to the whole-intent document
-    answer_weight: float = 0.15  # share of the intent-level part given to the answer text
-    accept_threshold: float = 0.30
-    clarify_margin: float = 0.06
-    k1: float = 1.2
-    b: float = 0.75
-    cache_size: int = 4096  # citizens ask the same questions; a match is a pure function of the text
-
-
-class _Alphabet(dict[int, int]):
-    """A str.translate table giving each character of the example readings a one-byte code.
-
-    fuzz.ratio only tests characters for equality, so renaming them one-to-one keeps
-    every score; a character no example holds matches nothing either way, so all of
-    those can share one more code. Katakana strings then become one-byte strings,
-    which rapidfuzz compares about 2.5 times faster (a flat table, not a hash map).
+    The weights were chosen by 5-fold cross-validation over intents.yaml
+    (bench/cv_matcher.py), never on the FAQ suites.
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        super().__init__((ord(ch), code) for code, ch in enumerate(sorted(set("".join(texts))), start=1))
-        self._other = len(self) + 1
-
-    def __missing__(self, key: int) -> int:
-        return self._other
+    lexical: LexicalConfig = field(default_factory=LexicalConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    model_weight: float = 0.5  # share of the model's probability in the mixed score; the rest is lexical
+    # Added to an intent's score for each of its deciding concepts said. Off: the concepts
+    # already weigh as the model's features (0.890 -> 0.901 top-1), and a boost on top only
+    # lowered top-1 (0.9164 at 0, 0.9147 at 0.05, 0.9078 at 0.2).
+    concept_boost: float = 0.0
+    accept_threshold: float = 0.30  # the best in-domain score below which nothing is ours (bot/gate.py)
+    clarify_margin: float = 0.06
+    model_min_examples: float = 8.0  # mean examples per intent below which no model is trained
+    model_max_intents: int = 300  # a model's weights grow with intents x features
+    cache_size: int = 4096  # citizens ask the same questions; a match is a pure function of the text
 
 
 # Named tuples, not dataclasses: the match cache holds thousands of results, and they were
@@ -66,12 +66,23 @@ class Candidate(NamedTuple):
 
 
 class MatchResult(NamedTuple):
-    intent: str | None  # None: below the threshold (out of domain)
-    score: float
+    intent: str | None  # None: not ours (out of domain)
+    score: float  # the mixed score of `intent`, or of the best in-domain intent when intent is None
     ranking: tuple[Candidate, ...]
     exact: bool = False
     ambiguous: bool = False  # the runner-up is too close to call
     names: tuple[str, ...] = ()  # personal names in the text (privacy.person_names), not our vocabulary
+    ours: float = 1.0  # the gate's belief that the message is about our domain, 0..1
+    in_domain_score: float = 1.0  # the best in-domain intent's confidence: low means "not ours" (api.md)
+
+
+class Evidence(NamedTuple):
+    """What one message's scores are made of, one array per kind, in intent order."""
+
+    lexical: np.ndarray
+    model: np.ndarray | None  # the model's probabilities; None without a model
+    concepts: np.ndarray  # deciding concepts said, per intent
+    concepts_against: int  # concepts of out-of-domain intents said
 
 
 class Matcher:
@@ -81,90 +92,140 @@ class Matcher:
         analyzer: Analyzer,
         config: MatcherConfig | None = None,
         exact: Mapping[str, str] | None = None,
+        model_path: Path | None = None,
     ) -> None:
         self.config = config or MatcherConfig()
+        c = self.config
         self._analyzer = analyzer
         self._names = [i.name for i in intents]
         self._intents = {i.name: i for i in intents}
-        owners: list[int] = []
-        feats: list[Features] = []
-        self._exact: dict[str, int] = {}
-        for index, intent in enumerate(intents):
-            for example in intent.examples:
-                f = analyzer.features(example)
-                owners.append(index)
-                feats.append(f)
-                self._exact.setdefault(f.text, index)
+        self._in_domain = np.array([i.in_domain for i in intents], dtype=bool)
+        self._concepts = ConceptFinder(concepts_of({i.name: dict(i.deciding) for i in intents if i.deciding}),
+                                       analyzer.normalize, analyzer.reading_of)
+        self._concept_owner = {cn.name: self._names.index(cn.intent) for cn in self._concepts.concepts}
+        answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
+        self.model = self._stored(intents, model_path)
+        # Every example, normalised, leads straight to its intent (the first one to hold it).
+        if self.model is not None:
+            self._exact = dict(zip(self.model.exact_texts, self.model.exact_owners))
+        else:
+            self._exact = _exact_table(intents, analyzer)
         for phrase, name in (exact or {}).items():
             if name in self._intents:
                 self._exact[analyzer.normalize(phrase)] = self._names.index(name)
-        order = np.argsort(np.array(owners, dtype=np.int64), kind="stable")
-        self._owners = np.array(owners, dtype=np.int64)[order]
-        feats = [feats[i] for i in order]
-        # Examples are grouped by intent, so a per-intent maximum is one reduceat.
-        self._starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]])
-        self._present = self._owners[self._starts]
-        c = self.config
-        readings = [f.reading for f in feats]
-        self._alphabet = _Alphabet(readings)
-        self._readings = [r.translate(self._alphabet) for r in readings]
-        grouped: list[list[Features]] = [[] for _ in intents]
-        for owner, f in zip(self._owners, feats):
-            grouped[owner].append(f)
-        answers = [analyzer.features(i.answer) if i.answer else None for i in intents]
-        self._has_answers = any(answers)
+        per_example = c.lexical.per_example if c.lexical.per_example is not None else not self._trainable(intents)
+        examples: list[tuple[int, Features]] = []
+        if self.model is None or per_example:
+            # Tokenising every example is most of a cold start: a fresh stored model
+            # carries what it would give, so this happens only without one.
+            examples = [(n, analyzer.features(e)) for n, intent in enumerate(intents) for e in intent.examples]
+        if self.model is None:
+            self.model = self._train(intents, examples)
+        if self.model is not None:
+            intent_words, intent_readings = self.model.intent_words, self.model.intent_readings
+            example_names = frozenset(self.model.not_names)
+        else:
+            intent_words, intent_readings, example_names = _documents(len(intents), examples)
         # A name the intents' own examples or answers use is vocabulary, not a resident's
         # name: a municipality's mascot, a counter named after a place that is also a surname.
-        self._not_names = frozenset(name for f in [*feats, *filter(None, answers)] for name in f.names)
-        # (field, the query it is scored against): 0 words, 1 character n-grams, 2 reading
-        # n-grams, 3 both 0 and 1. Three fields of examples, then two or three of intents.
-        fields = [
-            ([f.words for f in feats], 0),
-            ([f.chars for f in feats], 1),
-            ([f.readings for f in feats], 2),
-            ([[w for f in g for w in f.words] for g in grouped], 0),
-            ([[r for f in g for r in f.readings] for g in grouped], 2),
-        ]
-        if self._has_answers:
-            fields.append(([a.words + a.chars if a else () for a in answers], 3))
-        self._bm25 = BM25Fields([docs for docs, _ in fields], [q for _, q in fields], c.k1, c.b)
+        self._not_names = example_names | frozenset(name for f in answers if f for name in f.names)
+        self._lexical = LexicalIndex(intent_words, intent_readings, answers, replace(c.lexical, per_example=per_example),
+                                     examples)
+        self._gate = Gate(c.gate, self._in_domain, has_model=self.model is not None,
+                          accept_threshold=c.accept_threshold)
         self._match_cached = functools.lru_cache(maxsize=c.cache_size)(self._match)
+
+    # --- the model: loaded when fresh, else trained ---------------------------------
+
+    def _trainable(self, intents: Sequence[Intent]) -> bool:
+        c = self.config
+        owners = [i for i in intents if i.examples]
+        n = sum(len(i.examples) for i in owners)
+        return 2 <= len(owners) <= c.model_max_intents and n / len(owners) >= c.model_min_examples
+
+    def _stamp(self, intents: Sequence[Intent]) -> str:
+        return fingerprint(intents, self._analyzer.normalize.lexicon, self.config.model)
+
+    def _stored(self, intents: Sequence[Intent], path: Path | None) -> IntentModel | None:
+        if path is None or not path.exists() or not self._trainable(intents):
+            return None
+        try:
+            stored = IntentModel.load(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("model %s is unreadable (%s); training one now", path, exc)
+            return None
+        if stored.fingerprint == self._stamp(intents) and stored.classes == tuple(self._names):
+            return stored
+        log.warning("model %s is stale: the examples, deciding words, lexicon or settings changed since it was "
+                    "trained. Training one now; store it with: python -m bot train", path)
+        return None
+
+    def _train(self, intents: Sequence[Intent], examples: list[tuple[int, Features]]) -> IntentModel | None:
+        if not self._trainable(intents):
+            return None
+        started = time.perf_counter()
+        docs = [terms(f, self._find(f)) for _, f in examples]
+        focus = [terms(f.focus, self._find(f.focus)) if f.focus else None for _, f in examples]
+        intent_words, intent_readings, names = _documents(len(intents), examples)
+        table = _exact_table(intents, self._analyzer)
+        model = train(self._names, docs, focus, [i for i, _ in examples], self.config.model, self._stamp(intents),
+                      out_of_domain=[not i.in_domain for i in intents],
+                      intent_words=intent_words, intent_readings=intent_readings, not_names=tuple(sorted(names)),
+                      exact_texts=tuple(table), exact_owners=tuple(table.values()))
+        log.info("trained the intent model on %d examples in %.1f s", len(examples), time.perf_counter() - started)
+        return model
+
+    def _find(self, f: Features) -> tuple[str, ...]:
+        return self._concepts.find(f.text, f.reading)
+
+    # --- scoring ------------------------------------------------------------------
 
     @property
     def intent_names(self) -> tuple[str, ...]:
         return tuple(self._names)
 
-    def scores(self, text: str) -> tuple[np.ndarray, bool]:
-        """One score per intent (index order of the intents file), and whether it was an exact hit."""
-        return self._scores(self._analyzer.features(text))
+    def evidence(self, f: Features) -> Evidence:
+        lexical = self._lexical.scores(f)
+        found = self._find(f)
+        proba = None
+        if self.model is not None:
+            focus = terms(f.focus, self._find(f.focus)) if f.focus else None
+            proba = self.model.proba(terms(f, found), focus)
+        concepts = np.zeros(len(self._names))
+        against = 0
+        for name in found:
+            owner = self._concept_owner[name]
+            concepts[owner] += 1.0
+            against += not self._in_domain[owner]
+        return Evidence(lexical, proba, concepts, against)
 
-    def _scores(self, f: Features) -> tuple[np.ndarray, bool]:
-        n = len(self._names)
+    def mix(self, e: Evidence) -> np.ndarray:
+        """The mixed score of each intent, in [0, 1]."""
+        c = self.config
+        if e.model is None:
+            scores = e.lexical.copy()
+        else:
+            scores = c.model_weight * e.model + (1 - c.model_weight) * e.lexical
+        if c.concept_boost:
+            scores += c.concept_boost * e.concepts
+        return np.minimum(scores, 1.0, out=scores)
+
+    def scores(self, text: str) -> tuple[np.ndarray, bool]:
+        """One mixed score per intent (index order of the intents file), and whether it was an exact hit."""
+        f = self._analyzer.features(text)
         hit = self._exact.get(f.text)
         if hit is not None:
-            out = np.zeros(n)
-            out[hit] = 1.0
-            return out, True
-        c = self.config
-        queries = [f.words, f.chars, f.readings]
-        if self._has_answers:
-            queries.append(f.words + f.chars)
-        scores = self._bm25.scores(queries)
-        word, char, reading, intent_word, intent_reading, *answer = (scores[s] for s in self._bm25.slices)
-        # The arithmetic below keeps the order it always had, so that a score lands on the
-        # same float: one ulp can flip a four-decimal rounding (0.05625 as 0.0562 or 0.0563).
-        per_example = c.w_word * word + c.w_char * char + c.w_reading * reading
-        if f.reading and c.w_fuzz:
-            query = [f.reading.translate(self._alphabet)]
-            sim = process.cdist(query, self._readings, scorer=fuzz.ratio, dtype=np.uint8, workers=1)[0]
-            per_example += c.w_fuzz * (sim / 100.0)
-        per_example /= c.w_word + c.w_char + c.w_reading + c.w_fuzz
-        best = np.zeros(n)
-        best[self._present] = np.maximum.reduceat(per_example, self._starts)
-        whole = 0.5 * intent_word + 0.5 * intent_reading
-        if answer:
-            whole = (1 - c.answer_weight) * whole + c.answer_weight * answer[0]
-        return c.example_share * best + (1 - c.example_share) * whole, False
+            return self._one_hot(hit), True
+        return self.mix(self.evidence(f)), False
+
+    def lexical_scores(self, text: str) -> np.ndarray:
+        """The lexical part alone, for the whole text (bot/lexical.py's formula)."""
+        return self._lexical.plain(self._analyzer.features(text))
+
+    def _one_hot(self, index: int) -> np.ndarray:
+        out = np.zeros(len(self._names))
+        out[index] = 1.0
+        return out
 
     def rank(self, text: str, top: int = 5) -> list[Candidate]:
         return self.rank_from(self.scores(text)[0], top)
@@ -174,19 +235,27 @@ class Matcher:
 
     def _match(self, text: str) -> MatchResult:
         f = self._analyzer.features(text)
-        scores, exact = self._scores(f)
         names = tuple(n for n in f.names if n not in self._not_names) if f.names else ()
+        hit = self._exact.get(f.text)
+        if hit is not None:
+            ranking = tuple(self.rank_from(self._one_hot(hit), 5))
+            name = self._names[hit] if self._in_domain[hit] else None
+            return MatchResult(name, 1.0, ranking, exact=True, names=names,
+                               ours=float(name is not None), in_domain_score=float(name is not None))
+        evidence = self.evidence(f)
+        scores = self.mix(evidence)
         ranking = tuple(self.rank_from(scores, 5))
-        best = ranking[0]
-        c = self.config
-        if exact:
-            name = best.intent if self._intents[best.intent].in_domain else None
-            return MatchResult(name, 1.0, ranking, exact=True, names=names)
-        if best.score < c.accept_threshold or not self._intents[best.intent].in_domain:
-            # An intent of kind out_of_scope is a learned "not ours": it answers like no match.
-            return MatchResult(None, best.score, ranking, names=names)
-        ambiguous = len(ranking) > 1 and best.score - ranking[1].score < c.clarify_margin
-        return MatchResult(best.intent, best.score, ranking, ambiguous=ambiguous, names=names)
+        inside = np.where(self._in_domain, scores, -1.0)
+        best = int(inside.argmax())
+        best_score = round(float(scores[best]), 4) if self._in_domain.any() else 0.0
+        ours = self._gate.ours(evidence, scores)
+        in_domain_score = round(min(best_score, ours), 4)
+        if not self._in_domain.any() or not self._gate.accepts(ours, best_score):
+            return MatchResult(None, best_score, ranking, names=names, ours=ours, in_domain_score=in_domain_score)
+        runner_up = float(np.partition(inside, -2)[-2]) if len(inside) > 1 else -1.0
+        ambiguous = best_score - runner_up < self.config.clarify_margin
+        return MatchResult(self._names[best], best_score, ranking, ambiguous=ambiguous, names=names,
+                           ours=ours, in_domain_score=in_domain_score)
 
     def rank_from(self, scores: np.ndarray, top: int) -> list[Candidate]:
         top = max(1, min(top, len(scores)))
@@ -194,3 +263,22 @@ class Matcher:
         values = scores.tolist()
         idx.sort(key=values.__getitem__, reverse=True)  # stable, as ties must keep argpartition's order
         return [Candidate(self._names[i], round(values[i], 4)) for i in idx]
+
+
+def _documents(n: int, examples: Sequence[tuple[int, Features]]) -> tuple[tuple[Counter[str], ...], tuple[Counter[str], ...], frozenset[str]]:
+    """Per intent, its examples' words and reading n-grams as one document each (term counts); and the names they use."""
+    words: list[Counter[str]] = [Counter() for _ in range(n)]
+    readings: list[Counter[str]] = [Counter() for _ in range(n)]
+    for owner, f in examples:
+        words[owner].update(f.words)
+        readings[owner].update(f.readings)
+    names = frozenset(name for _, f in examples for name in f.names)
+    return tuple(words), tuple(readings), names
+
+
+def _exact_table(intents: Sequence[Intent], analyzer: Analyzer) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for index, intent in enumerate(intents):
+        for example in intent.examples:
+            table.setdefault(analyzer.normalize(example), index)
+    return table

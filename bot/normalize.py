@@ -60,6 +60,11 @@ class Normalizer:
         keys = sorted(self._lexicon, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
 
+    @property
+    def lexicon(self) -> Mapping[str, str]:
+        """Variant → canonical form: part of what a trained model's fingerprint covers."""
+        return self._lexicon
+
     def __call__(self, text: str) -> str:
         text = basic_normalize(text)
         if self._pattern is not None:

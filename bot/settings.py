@@ -110,6 +110,8 @@ class Settings:
     accept_threshold: float
     clarify_margin: float
     menu_below: float  # a close call is a "which of these?" menu only when the best score is below this
+    domain_threshold: float | None  # the gate's threshold; None: the one cross-validation chose (bot/gate.py)
+    model_path: Path  # the stored intent model (python -m bot train); a stale one is retrained at start-up
     line_channel_secret: str | None
     line_channel_access_token: str | None
     line_api_base: str
@@ -148,6 +150,8 @@ class Settings:
             accept_threshold=_float("MATCH_ACCEPT_THRESHOLD", 0.30),
             clarify_margin=_float("MATCH_CLARIFY_MARGIN", 0.06),
             menu_below=_float("DIALOGUE_MENU_BELOW", 0.5),
+            domain_threshold=_parsed("MATCH_DOMAIN_THRESHOLD", None, float, "a number"),
+            model_path=Path(_str("MODEL_FILE", str(ROOT / "model" / "intent_model.npz")) or ""),
             line_channel_secret=_str("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=_str("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base=(_str("LINE_API_BASE", "https://api.line.me") or "").rstrip("/"),

@@ -28,6 +28,7 @@ class Token:
     pos: str
     parts: tuple[str, ...] = ()  # normalized forms of the mode-A split, when it differs
     name: bool = False  # a personal name (人名: family, given or foreign) with kanji or katakana in it
+    synonyms: tuple[str, ...] = ()  # the dictionary's synonym groups, as "~<id>": 費用 and 料金 share 手数料's
 
     @property
     def is_content(self) -> bool:
@@ -86,7 +87,8 @@ def _token(m) -> Token:  # m: a SudachiPy Morpheme
     # Only a name with kanji or katakana in it: in hiragana the dictionary reads too many
     # fragments as names (てすうりょう → りょう), and English words as well (page, may).
     name = pos_tags[2] == "人名" and _KANJI_OR_KATAKANA.search(surface) is not None
-    return Token(surface, m.normalized_form(), reading, pos, parts, name)
+    synonyms = tuple(f"~{g}" for g in m.synonym_group_ids()) if pos not in _FUNCTION_POS else ()
+    return Token(surface, m.normalized_form(), reading, pos, parts, name, synonyms)
 
 
 _shared: Tokenizer | None = None

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bot.bm25 import BM25, BM25Fields
+from bot.bm25 import BM25, BM25Fields, FewDocsBM25
 
 K1, B = 1.2, 0.75
 
@@ -86,3 +86,10 @@ def test_each_field_needs_a_query(query_of: list[int]) -> None:
 def test_the_number_of_queries_must_match() -> None:
     with pytest.raises(ValueError):
         BM25Fields([[["a"]], [["b"]]]).scores([["a"]])
+
+
+@pytest.mark.parametrize("corpus", CORPORA)
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: "+".join(q) or "empty")
+def test_few_docs_matches_the_formula(corpus: str, query: list[str]) -> None:
+    docs = CORPORA[corpus]
+    np.testing.assert_allclose(FewDocsBM25.from_docs(docs, K1, B).scores(query), reference(docs, query), rtol=0, atol=1e-12)

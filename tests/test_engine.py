@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Bot, InputError
+from bot.privacy import mask
 from bot.sessions import MemoryStore
 from bot.settings import Settings
 
@@ -42,6 +43,15 @@ def test_out_of_domain_is_null_with_contact_route(bot: Bot) -> None:
     assert turn.intent is None
     assert "お答えできません" in turn.messages[0].text
     assert any("問い合わせ" in r for m in turn.messages for r in m.quick_replies)
+
+
+@pytest.mark.parametrize("text", ["今日の天気はどうですか", "印鑑登録証明書をコンビニで取りたい", "在留カードの更新に必要な書類は?"])
+def test_out_of_domain_confidence_is_the_best_in_domain_intents(bot: Bot, text: str) -> None:
+    # api.md: with no intent, the confidence is the best in-domain intent's, so low means "not ours".
+    turn = bot.reply(text)
+    match = bot.core.matcher.match(mask(text).text)
+    assert turn.intent is None
+    assert turn.confidence == match.in_domain_score < 0.5
 
 
 def test_help_offers_a_menu(bot: Bot) -> None:

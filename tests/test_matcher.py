@@ -11,7 +11,8 @@ from rapidfuzz import fuzz, process
 from bot.analyzer import Analyzer, ngrams
 from bot.bm25 import BM25
 from bot.intents import Intent, load_intents
-from bot.matcher import Matcher, MatcherConfig, _Alphabet
+from bot.lexical import LexicalConfig, _Alphabet
+from bot.matcher import Matcher, MatcherConfig
 from bot.yamlfile import DataError
 
 INTENTS = (
@@ -134,8 +135,8 @@ def real_matcher() -> Matcher:
 FIRST_MESSAGES: list[tuple[str, str | None]] = [
     ("わかりません", "help"),  # lost, not thankful: the menu helps
     ("よくわからないんだけど", "help"),
-    ("カードを落とした", "lost_card"),  # what to do at once: stop the card
-    ("マイナカードどっかいってしもた", "invalidation"),
+    ("カードを落とした", "lost_card"),  # stop the card first: the 24-hour line (lost_card is new)
+    ("マイナカードどっかいってしもた", "lost_card"),
     ("期限が切れてしまった、手数料は?", "fee"),  # the question asked is the fee
     ("切れた後に発行し直すとお金いる?", "fee"),
     ("なくしたら何円かかるの", "fee"),
@@ -164,17 +165,10 @@ def test_first_message_lands_on_its_intent(real_matcher: Matcher, question: str,
     assert real_matcher.match(question).intent == intent
 
 
-def reference_scores(intents: tuple[Intent, ...], analyzer: Analyzer, c: MatcherConfig, text: str) -> np.ndarray:
-    """The scoring formula written plainly, one field and one intent at a time."""
+def reference_scores(intents: tuple[Intent, ...], analyzer: Analyzer, c: LexicalConfig, text: str) -> np.ndarray:
+    """The lexical formula written plainly, one field and one intent at a time."""
     examples = [(i, analyzer.features(e)) for i, intent in enumerate(intents) for e in intent.examples]
     q = analyzer.features(text)
-    per_example = (
-        c.w_word * BM25([f.words for _, f in examples], c.k1, c.b).scores(q.words)
-        + c.w_char * BM25([f.chars for _, f in examples], c.k1, c.b).scores(q.chars)
-        + c.w_reading * BM25([f.readings for _, f in examples], c.k1, c.b).scores(q.readings)
-        + c.w_fuzz / 100 * process.cdist([q.reading], [f.reading for _, f in examples], scorer=fuzz.ratio, dtype=np.uint8)[0]
-    ) / (c.w_word + c.w_char + c.w_reading + c.w_fuzz)
-    best = [max((s for (i, _), s in zip(examples, per_example) if i == n), default=0.0) for n in range(len(intents))]
     words = [[w for i, f in examples if i == n for w in f.words] for n in range(len(intents))]
     readings = [[r for i, f in examples if i == n for r in f.readings] for n in range(len(intents))]
     whole = 0.5 * BM25(words, c.k1, c.b).scores(q.words) + 0.5 * BM25(readings, c.k1, c.b).scores(q.readings)
@@ -182,6 +176,15 @@ def reference_scores(intents: tuple[Intent, ...], analyzer: Analyzer, c: Matcher
     if any(answers):
         answer_docs = [a.words + a.chars if a else () for a in answers]
         whole = (1 - c.answer_weight) * whole + c.answer_weight * BM25(answer_docs, c.k1, c.b).scores(q.words + q.chars)
+    if not c.per_example:
+        return whole
+    per_example = (
+        c.w_word * BM25([f.words for _, f in examples], c.k1, c.b).scores(q.words)
+        + c.w_char * BM25([f.chars for _, f in examples], c.k1, c.b).scores(q.chars)
+        + c.w_reading * BM25([f.readings for _, f in examples], c.k1, c.b).scores(q.readings)
+        + c.w_fuzz / 100 * process.cdist([q.reading], [f.reading for _, f in examples], scorer=fuzz.ratio, dtype=np.uint8)[0]
+    ) / (c.w_word + c.w_char + c.w_reading + c.w_fuzz)
+    best = [max((s for (i, _), s in zip(examples, per_example) if i == n), default=0.0) for n in range(len(intents))]
     return c.example_share * np.array(best) + (1 - c.example_share) * whole
 
 
@@ -192,16 +195,17 @@ WITH_ANSWERS = (
 )
 
 
+@pytest.mark.parametrize("per_example", [False, True], ids=["intents' documents", "and each example"])
 @pytest.mark.parametrize("intents", [INTENTS, WITH_ANSWERS], ids=["examples only", "answers and an intent without examples"])
 @pytest.mark.parametrize(
     "question",
     ["暗証番号わすれちゃった", "あんしょうばんごう", "更新っていつから?", "手数料 いくら", "ﾊﾟｽﾜｰﾄﾞ", "明日の天気", "?", "x" * 80, "ン"],
 )
-def test_scores_equal_the_plain_formula(analyzer: Analyzer, intents: tuple[Intent, ...], question: str) -> None:
-    matcher = Matcher(intents, analyzer)
-    scores, exact = matcher.scores(question)
-    assert not exact
-    np.testing.assert_allclose(scores, reference_scores(intents, analyzer, matcher.config, question), rtol=0, atol=1e-12)
+def test_scores_equal_the_plain_formula(analyzer: Analyzer, intents: tuple[Intent, ...], question: str, per_example: bool) -> None:
+    config = MatcherConfig(lexical=LexicalConfig(per_example=per_example))
+    matcher = Matcher(intents, analyzer, config)
+    scores = matcher.lexical_scores(question)
+    np.testing.assert_allclose(scores, reference_scores(intents, analyzer, config.lexical, question), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ message already says); `follow_up` reads a short message in the topic just answe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from bot.conversation import context, filling, placing, results
 from bot.conversation.forms import FORMS, Form
@@ -31,7 +30,7 @@ def answer(t: TurnContext, state: State, intent: str | None = None, score: float
         if close and match.score > 0.2 and not out_of_scope(t):
             messages.append(Message(kb.message("fallback_topics"), tuple(kb.topic(i) for i in close)))
         messages.append(Message(kb.message("contact_hint"), (kb.topic("contact"),)))
-        return Step(state, tuple(messages), None, in_domain_score(t), None, False)
+        return Step(state, tuple(messages), None, match.in_domain_score, None, False)
     others: list[str] = []
     if match.ambiguous and intent == match.intent:
         others = [c.intent for c in match.ranking[1:3] if c.score >= match.score - 2 * t.config.clarify_margin
@@ -179,7 +178,8 @@ def takes_answer(t: TurnContext, form: Form, found: placing.Placement) -> bool:
     match = t.match
     if not found.found:
         return False
-    if found.labelled or found.errors or found.partial or found.pending or match.intent in (None, form.intent):
+    if found.labelled or found.errors or found.partial or found.pending or found.answers_asked \
+            or match.intent in (None, form.intent):
         return True
     if match.exact:
         return False
@@ -190,9 +190,3 @@ def out_of_scope(t: TurnContext) -> bool:
     """The matcher placed the text in a learned "not ours" intent (weather, other services)."""
     top = t.match.ranking[0] if t.match.ranking else None
     return top is not None and top.intent not in t.kb.answers and top.intent not in FORMS and top.score >= 0.5
-
-
-def in_domain_score(t: TurnContext) -> float:
-    """api.md: for a null intent, the confidence of the best in-domain intent."""
-    scores: list[Any] = [c.score for c in t.match.ranking if c.intent in t.kb.answers or c.intent in FORMS]
-    return float(max(scores, default=0.0))

@@ -40,6 +40,7 @@ class Placement:
     other: dict[str, str] = field(default_factory=dict)  # dates named for another form's slot
     partial: Partial | None = None
     pending: Pending | None = None
+    answers_asked: bool = False  # a fact that answers the very question asked ("覚えてない" to the card's day)
 
     @property
     def found(self) -> bool:
@@ -135,10 +136,11 @@ def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placeme
         return
     if reading.foreign and not facts.get("foreign"):
         out.facts["foreign"] = True
-        if reading.no_stay_limit and _PERMANENT.search(norm):
-            out.facts["no_stay_limit"] = True
+    if reading.foreign and not facts.get("no_stay_limit") and _PERMANENT.search(norm):
+        out.facts["no_stay_limit"] = True  # "永住者なので在留期限はありません", whenever it is said
     if reading.card_too and "card_issued_on" not in slots:
         out.facts["card_same"] = True
+    before = dict(out.facts)
     if asked == "card_issued_on" and "card_issued_on" not in out.values:
         if reading.dont_know:
             out.facts["card_unknown"] = True
@@ -158,6 +160,7 @@ def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placeme
             out.facts["residence_unknown"] = True
         elif reading.no_stay_limit:
             out.facts["no_stay_limit"] = True
+    out.answers_asked = out.facts != before
 
 
 def fee_reason(norm: str, kb: Knowledge) -> str | None:
