@@ -31,6 +31,8 @@ redis:
 	@command -v redis-server >/dev/null || bash scripts/apt-install.sh redis-server
 
 test: install-dev browser redis
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 	$(PY) -m bot test-faq tests/faq/*.yaml --quiet --threshold 0.85
 

@@ -2,7 +2,7 @@
 
 `create_app(settings)` builds an app from the settings it is given, so a test can build as
 many differently configured apps in one process as it needs. `uvicorn server:app` serves
-the one built from the environment (bot/settings.py).
+the one built from the environment (bot/operations/settings.py).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import rules
-from bot.api_models import (
+from bot.app import STORE_RETRY_SECONDS, AppState
+from bot.channels.http import (
     API_ERRORS,
     CHAT_ERRORS,
     ChatRequest,
@@ -30,16 +32,16 @@ from bot.api_models import (
     FeeRequest,
     WindowRequest,
 )
-from bot.assets import load_assets
+from bot.channels.line import WEBHOOK_MAX_BODY_BYTES
 from bot.engine import Core, InputError
-from bot.exposure import metrics_refusal, start_up_warnings
-from bot.guard import Guard
-from bot.line import WEBHOOK_MAX_BODY_BYTES
-from bot.origins import AllowedOrigins, WebSocketOrigins
-from bot.security_headers import DEMO_PAGE_CSP, SecurityHeaders
-from bot.service import STORE_RETRY_SECONDS, STORE_UNAVAILABLE_JA, AppState
-from bot.sessions import StoreUnavailable
-from bot.settings import Settings
+from bot.operations.assets import load_assets
+from bot.operations.errors import error_body
+from bot.operations.exposure import metrics_refusal, start_up_warnings
+from bot.operations.guard import Guard
+from bot.operations.origins import AllowedOrigins, WebSocketOrigins
+from bot.operations.security_headers import DEMO_PAGE_CSP, SecurityHeaders
+from bot.operations.settings import Settings
+from bot.stores.sessions import StoreUnavailable
 
 WEB = Path(__file__).resolve().parent / "web"
 log = logging.getLogger("bot")
@@ -56,7 +58,7 @@ def create_app(settings: Settings, *, core: Core | None = None) -> FastAPI:
         log.warning(json.dumps({"event": "deployment_warning", "warning": warning}, ensure_ascii=False))
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan protocol
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         state.close()
 
@@ -69,11 +71,14 @@ def create_app(settings: Settings, *, core: Core | None = None) -> FastAPI:
     _add_error_handlers(app, state)
     _add_middlewares(app, state)
     _add_routes(app, state)
+    # Metrics label requests by these routes only (and two catch-alls), read off the app itself.
+    state.routes = frozenset(path for route in app.routes if isinstance(path := getattr(route, "path", None), str)
+                             and "{" not in path)
     return app
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+    return JSONResponse(error_body(code, message, **extra), status_code=status)
 
 
 def _add_error_handlers(app: FastAPI, state: AppState) -> None:
@@ -103,8 +108,7 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
 
     @app.exception_handler(StoreUnavailable)
     async def on_store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
-        state.store_unavailable(exc)
-        response = error(503, "store_unavailable", STORE_UNAVAILABLE_JA)
+        response = error(503, "store_unavailable", state.store_unavailable(exc))
         response.headers["Retry-After"] = str(STORE_RETRY_SECONDS)  # the widget retries a 503 by itself
         return response
 
@@ -196,7 +200,8 @@ def _add_routes(app: FastAPI, state: AppState) -> None:
                     # without a close frame): close this socket only, as "unsupported data".
                     await ws.close(code=1003)
                     return
-                await ws.send_text(json.dumps(state.ws_frame(raw, client), ensure_ascii=False))
+                assert state.ws is not None  # AppState.create builds it
+                await ws.send_text(json.dumps(state.ws.answer(raw, client), ensure_ascii=False))
         except WebSocketDisconnect:
             return
 
@@ -217,22 +222,11 @@ def _add_routes(app: FastAPI, state: AppState) -> None:
         return asset.response(request.headers.get("if-none-match"), page)
 
 
-def __getattr__(name: str) -> FastAPI:
-    """`server:app`: the app built from the environment, when uvicorn first asks for it.
-
-    Built on first use (PEP 562) rather than on import, so that importing `create_app`
-    (the tests) builds nothing, opens no database and reads no environment.
-    For uvicorn it makes no difference: it imports the module and reads `app` at once.
-    """
-    if name != "app":
-        raise AttributeError(f"module 'server' has no attribute {name!r}")
-    global app
-    app = create_app(Settings.from_env())
-    # What start-up built (the matcher's index, the knowledge, the app and its routes) lives as
-    # long as the process: move it out of the garbage collector's reach. A full collection then
-    # walks only what requests left behind; before, one came every ~8,000 distinct questions and
-    # stopped every request for ~80 ms (bench/README.md). Here and not in create_app or the
-    # lifespan: the tests build many apps in one process and start and stop their lifespans,
-    # and freezing those would keep every test's garbage cycles for the rest of the run.
-    gc.freeze()
-    return app
+app = create_app(Settings.from_env())  # `uvicorn server:app`
+# What start-up built (the matcher's index, the knowledge, the app and its routes) lives as
+# long as the process: move it out of the garbage collector's reach. A full collection then
+# walks only what requests left behind; before, one came every ~8,000 distinct questions and
+# stopped every request for ~80 ms (bench/README.md). Here and not in create_app or the
+# lifespan: the tests build many apps in one process, and freezing those would keep every
+# test's garbage cycles for the rest of the run.
+gc.freeze()

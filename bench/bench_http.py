@@ -39,7 +39,7 @@ from fastapi import FastAPI
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.api_models import ChatRequest, ChatResponse  # noqa: E402  (the same shapes as server.py, without the bot)
+from bot.channels.http import ChatRequest, ChatResponse  # noqa: E402  (the same shapes as server.py, without the bot)
 
 CONCURRENCY = 16
 
@@ -153,7 +153,7 @@ SUFFIXES = ["", "?", "。", "!", "…", "よろしくお願いします", "(急�
 def questions(distinct: int, seed: int = 7) -> list[str]:
     """`distinct` different questions: the FAQ suites, then with prefixes and suffixes."""
     sys.path.insert(0, str(ROOT))
-    from bot.faq import load_suites
+    from bot.operations.faq import load_suites
 
     base = [c.question for c in load_suites(sorted((ROOT / "tests" / "faq").glob("*.yaml")))]
     texts = [p + q + s for s in SUFFIXES for p in PREFIXES for q in base][: max(1, distinct)]
@@ -251,8 +251,8 @@ def profile_turn(n: int = 1500) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(RATE_LIMIT_PER_MINUTE="0", BOT_DB=f"{tmp}/bot.sqlite3")
-        from bot.service import AppState
-        from bot.settings import Settings
+        from bot.app import AppState
+        from bot.operations.settings import Settings
 
         # The state server.create_app builds (its per-turn log line goes to stderr here, to a file
         # in the table's runs), frozen as server.py freezes the served app's.

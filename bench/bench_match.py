@@ -25,13 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.analyzer import Analyzer  # noqa: E402
-from bot.faq import load_suites  # noqa: E402
-from bot.intents import Intent, load_intents  # noqa: E402
-from bot.matcher import Matcher, MatcherConfig  # noqa: E402
-from bot.normalize import Normalizer, load_lexicon  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.tokenizer import shared_tokenizer  # noqa: E402
+from bot.operations.faq import load_suites
+from bot.operations.settings import Settings
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.intents import Intent, load_intents
+from bot.understanding.matcher import Matcher, MatcherConfig
+from bot.understanding.normalize import Normalizer, load_lexicon
+from bot.understanding.tokenizer import shared_tokenizer
 
 SEED = 20260115
 

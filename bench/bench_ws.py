@@ -34,7 +34,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import rules  # noqa: E402
+from bot import rules
 
 ISSUED_ON = date(2021, 3, 1)
 
@@ -105,14 +105,14 @@ async def conversation(url: str, n: int, turns: int, tally: Tally, reply_timeout
                                      ensure_ascii=False))
             try:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), reply_timeout))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue  # counted as lost below
             tally.latencies.append((time.perf_counter() - started) * 1000)
             check(frame)
         try:  # anything arriving late is a duplicate or a reply that was counted lost
             while True:
                 check(json.loads(await asyncio.wait_for(ws.recv(), 0.2)))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         tally.lost += sum(1 for frame_id in sent if seen[frame_id] == 0)
 

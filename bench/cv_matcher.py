@@ -31,15 +31,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.analyzer import Analyzer  # noqa: E402
-from bot.gate import gate_features  # noqa: E402
-from bot.intents import Intent, load_intents  # noqa: E402
-from bot.lexical import LexicalIndex  # noqa: E402
-from bot.logreg import SparseRows, fit  # noqa: E402
-from bot.matcher import Evidence, Matcher, MatcherConfig  # noqa: E402
-from bot.normalize import Normalizer, load_lexicon  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.tokenizer import shared_tokenizer  # noqa: E402
+from bot.operations.settings import Settings
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.gate import Evidence, gate_features
+from bot.understanding.intents import Intent, load_intents
+from bot.understanding.lexical import LexicalIndex
+from bot.understanding.logreg import SparseRows, fit
+from bot.understanding.matcher import Matcher, MatcherConfig
+from bot.understanding.normalize import Normalizer, load_lexicon
+from bot.understanding.tokenizer import shared_tokenizer
 
 
 def folds(intents: tuple[Intent, ...], k: int) -> list[tuple[list[Intent], list[tuple[str, int]]]]:

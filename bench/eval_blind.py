@@ -20,9 +20,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.engine import Bot  # noqa: E402
-from bot.sessions import MemoryStore  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.engine import Bot
+from bot.operations.settings import Settings
+from bot.stores.sessions import MemoryStore
 
 
 def score(items: list[dict], predict) -> dict:  # noqa: ANN001

@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.analyzer import Analyzer  # noqa: E402
-from bot.intents import Intent, load_intents  # noqa: E402
-from bot.lexical import LexicalConfig  # noqa: E402
-from bot.matcher import Matcher, MatcherConfig  # noqa: E402
-from bot.normalize import Normalizer, load_lexicon  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.tokenizer import shared_tokenizer  # noqa: E402
+from bot.operations.settings import Settings
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.intents import Intent, load_intents
+from bot.understanding.lexical import LexicalConfig
+from bot.understanding.matcher import Matcher, MatcherConfig
+from bot.understanding.normalize import Normalizer, load_lexicon
+from bot.understanding.tokenizer import shared_tokenizer
 
 
 def folds(intents: tuple[Intent, ...], k: int) -> list[tuple[list[Intent], list[tuple[str, str]]]]:

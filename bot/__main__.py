@@ -8,22 +8,27 @@ import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.settings import Settings
+from bot.operations.settings import Settings
+
+if TYPE_CHECKING:  # the commands import what they need when run: `rank` starts without the bot
+    from bot.knowledge.message import Message
+    from bot.understanding.analyzer import Analyzer
 
 
-def _analyzer(settings: Settings):  # noqa: ANN202
-    from bot.analyzer import Analyzer
-    from bot.normalize import Normalizer, load_lexicon
-    from bot.tokenizer import shared_tokenizer
+def _analyzer(settings: Settings) -> Analyzer:
+    from bot.understanding.analyzer import Analyzer
+    from bot.understanding.normalize import Normalizer, load_lexicon
+    from bot.understanding.tokenizer import shared_tokenizer
 
     return Analyzer(Normalizer(load_lexicon(settings.knowledge_dir / "lexicon.yaml")), shared_tokenizer())
 
 
 def cmd_rank(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.intents import load_intents
-    from bot.matcher import Matcher, MatcherConfig
+    from bot.understanding.intents import load_intents
+    from bot.understanding.matcher import Matcher, MatcherConfig
 
     # The stored model serves only the intents it was trained on (its fingerprint says so);
     # any other file with enough examples gets a model trained here.
@@ -48,9 +53,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.check:
         from bot.engine import matcher_config
-        from bot.intents import load_intents
-        from bot.model import IntentModel, fingerprint
-        from bot.normalize import load_lexicon
+        from bot.understanding.intents import load_intents
+        from bot.understanding.model import IntentModel, fingerprint
+        from bot.understanding.normalize import load_lexicon
 
         stamp = fingerprint(load_intents(settings.intents_path), load_lexicon(settings.knowledge_dir / "lexicon.yaml"),
                             matcher_config(settings).model)
@@ -69,8 +74,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_test_faq(args: argparse.Namespace, settings: Settings) -> int:
     from bot.engine import Bot
-    from bot.faq import evaluate, format_evaluation, load_suites
-    from bot.sessions import MemoryStore
+    from bot.operations.faq import evaluate, format_evaluation, load_suites
+    from bot.stores.sessions import MemoryStore
 
     if args.intents:
         settings = replace(settings, intents_path=Path(args.intents))
@@ -87,7 +92,7 @@ def cmd_test_faq(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.engine import Bot, InputError
-    from bot.sessions import MemoryStore
+    from bot.stores.sessions import MemoryStore
 
     bot = Bot(settings, store=MemoryStore())
     turn = bot.welcome(None, args.municipality)
@@ -112,18 +117,18 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             _print_message(message)
 
 
-def _print_message(message) -> None:  # noqa: ANN001
+def _print_message(message: Message) -> None:
     print(message.text)
     if message.quick_replies:
         print("  ▶ " + " | ".join(message.quick_replies))
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.report import format_report, unanswered_csv
-    from bot.storage import TurnLog
+    from bot.operations.report import format_report, unanswered_csv
+    from bot.stores.turnlog import TurnLog
 
     until = datetime.now(ZoneInfo(settings.timezone))
-    log = TurnLog(settings.db_path)
+    log = TurnLog(settings.db_path, retention_days=settings.log_retention_days)
     try:
         report = log.report(until - timedelta(days=args.days), until, limit=args.limit)
     finally:

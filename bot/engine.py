@@ -11,22 +11,23 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import conversation, privacy
-from bot.analyzer import Analyzer
-from bot.intents import Intent, load_intents
-from bot.knowledge import Knowledge, load_knowledge
-from bot.line_messages import SESSION_PREFIX as LINE_SESSION_PREFIX
-from bot.matcher import Matcher, MatcherConfig
-from bot.normalize import Normalizer, load_lexicon
-from bot.replies import Message, Turn
-from bot.sessions import MemoryStore, SessionStore, SqliteStore
-from bot.settings import Settings
-from bot.tokenizer import shared_tokenizer
-from bot.yamlfile import load, strip_lines
+from bot import conversation
+from bot.knowledge.base import Knowledge, load_knowledge
+from bot.knowledge.message import Message
+from bot.knowledge.yamlfile import load, strip_lines
+from bot.operations import privacy
+from bot.operations.settings import Settings
+from bot.stores.sessions import MemoryStore, SessionStore, SqliteStore
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.intents import Intent, load_intents
+from bot.understanding.matcher import Matcher, MatcherConfig
+from bot.understanding.normalize import Normalizer, load_lexicon
+from bot.understanding.tokenizer import shared_tokenizer
 
 SESSION_ID_MAX = 128
 
@@ -42,11 +43,41 @@ class InputError(ValueError):
 
 # C0/C1 control characters other than tab and line breaks: no keyboard types them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SESSION_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,%d}" % SESSION_ID_MAX)
+_SESSION_ID = re.compile(rf"[A-Za-z0-9_:.\-]{{1,{SESSION_ID_MAX}}}")
+
+
+# A channel that keys its conversations itself (LINE, by its users) names them "<channel>:<key>"
+# and reserves the prefix (Bot.reserve_keys): only that channel may use such an id.
+CHANNEL_KEY_SEPARATOR = ":"
+
+
+def channel_session_id(channel: str, key: str) -> str:
+    return f"{channel}{CHANNEL_KEY_SEPARATOR}{key}"
 
 
 def valid_session_id(session_id: str) -> bool:
     return _SESSION_ID.fullmatch(session_id) is not None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The bot's answer to one user message (the body of POST /api/chat)."""
+
+    session_id: str
+    intent: str | None
+    confidence: float
+    messages: tuple[Message, ...]
+    result: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "intent": self.intent,
+            "confidence": round(min(max(self.confidence, 0.0), 1.0), 4),
+            "messages": [m.as_dict() for m in self.messages],
+            "result": self.result,
+        }
 
 
 @dataclass(frozen=True)
@@ -113,7 +144,7 @@ def make_store(settings: Settings) -> SessionStore:
     if settings.session_store == "memory":
         return MemoryStore(settings.session_idle_seconds)
     if settings.session_store == "redis":
-        from bot.redis_store import RedisStore
+        from bot.stores.redis_store import RedisStore
 
         return RedisStore(settings.redis_url or "", settings.session_idle_seconds)
     return SqliteStore(settings.db_path, settings.session_idle_seconds)
@@ -135,6 +166,7 @@ class Bot:
         self._today = today or (lambda: fixed or datetime.now(ZoneInfo(settings.timezone)).date())
         self._on_turn = on_turn
         self._locks: dict[str, threading.Lock] = {}
+        self._keyed_by: set[str] = set()  # channels that key their own conversations (reserve_keys)
         self._locks_guard = threading.Lock()
 
     def today(self) -> date:
@@ -176,13 +208,18 @@ class Bot:
                 "invalid_session_id",
                 "session_id の形式が正しくありません。(session_id must be 1-128 letters, digits or -_:.)",
             )
-        if session_id.startswith(LINE_SESSION_PREFIX) and channel != "line":
-            # LINE conversations are keyed by the channel itself; no other channel may open one.
+        owner, keyed, _ = session_id.partition(CHANNEL_KEY_SEPARATOR)
+        if keyed and owner in self._keyed_by and owner != channel:
+            # "line:…" is a conversation the LINE channel keys itself; no other channel may open it.
             raise InputError(
                 "invalid_session_id",
-                "この session_id は使えません。(session_id must not start with 'line:')",
+                f"この session_id は使えません。(session_id must not start with '{owner}:')",
             )
         return session_id
+
+    def reserve_keys(self, channel: str) -> None:
+        """`channel` keys its own conversations ("<channel>:<key>"): no other channel may open one."""
+        self._keyed_by.add(channel)
 
     def welcome(self, session_id: str | None = None, municipality: str | None = None, channel: str = "web") -> Turn:
         session_id = self.check_session_id(session_id, channel) or new_session_id()

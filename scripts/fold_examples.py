@@ -24,16 +24,15 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.faq import load_suites  # noqa: E402
-from bot.intents import load_intents  # noqa: E402
-from bot.normalize import Normalizer, load_lexicon  # noqa: E402
+from bot.operations.faq import load_suites
+from bot.understanding.intents import load_intents
+from bot.understanding.normalize import Normalizer, load_lexicon
 
 _PUNCT = re.compile(r"[\s、。,.!?・「」『』()\[\]【】〜~ー\-:;…\"'ｰ]")
 

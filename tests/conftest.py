@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -20,14 +21,34 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from bot.analyzer import Analyzer
 from bot.engine import Core
-from bot.normalize import Normalizer, load_lexicon
-from bot.settings import Settings
-from bot.tokenizer import shared_tokenizer
-from server import create_app
+from bot.operations.settings import Settings
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.normalize import Normalizer, load_lexicon
+from bot.understanding.tokenizer import shared_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _import_create_app() -> Any:
+    """server.py builds `server:app` from the environment when imported; here that app is a
+    throwaway (in-memory conversations, a log in a temporary folder), never the repository's
+    data/. The environment is put back at once: the servers tests start inherit it."""
+    keep = {k: os.environ.get(k) for k in ("SESSION_STORE", "BOT_DB")}
+    scratch = tempfile.mkdtemp(prefix="bot-tests-")
+    os.environ.update(SESSION_STORE="memory", BOT_DB=str(Path(scratch) / "import.sqlite3"))
+    try:
+        from server import create_app
+    finally:
+        for key, value in keep.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return create_app
+
+
+create_app = _import_create_app()
 
 
 @pytest.fixture(scope="session")

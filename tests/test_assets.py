@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 from fastapi.testclient import TestClient
 
-from bot.assets import CACHE_CONTROL, load_assets
+from bot.operations.assets import CACHE_CONTROL, load_assets
 from conftest import ROOT, LiveServer
 
 WEB = ROOT / "web"

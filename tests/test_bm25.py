@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bot.bm25 import BM25, BM25Fields, FewDocsBM25
+from bot.understanding.bm25 import BM25, BM25Fields, FewDocsBM25
 
 K1, B = 1.2, 0.75
 

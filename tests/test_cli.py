@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
-from bot.settings import ROOT
+from bot.operations.settings import ROOT
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -73,13 +74,13 @@ def test_report_in_text_csv_and_json(tmp_path: Path) -> None:
     import csv
     import io
     import os
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from bot.storage import TurnLog
+    from bot.stores.turnlog import TurnLog
 
     db = tmp_path / "bot.sqlite3"
     log = TurnLog(str(db))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for text, intent, answered in [("ゴミの日はいつ?", None, False), ("ゴミの日はいつ?", None, False),
                                    ("暗証番号を忘れた", "forgot_pin", True), ("駐輪場はある?", None, False)]:
         log.record(session_id="s", channel="web", text=text, intent=intent, confidence=0.5, answered=answered,

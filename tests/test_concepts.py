@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.analyzer import Analyzer
-from bot.concepts import ConceptFinder, concepts_of
-from bot.intents import load_intents
-from bot.yamlfile import DataError
+from bot.knowledge.yamlfile import DataError
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.concepts import ConceptFinder, concepts_of
+from bot.understanding.intents import load_intents
 
 DECIDING = {
     "fee": {"cost": ["手数料", "費用", "タダ", "無料", "いくら"]},

@@ -19,15 +19,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import conversation, knowledge
+from bot import conversation
 from bot.conversation import policy, reading
 from bot.conversation.forms import FORMS
 from bot.conversation.state import State
-from bot.dates import find_dates
-from bot.engine import Bot, Core
-from bot.replies import Turn
-from bot.sessions import MemoryStore
-from bot.settings import Settings
+from bot.engine import Bot, Core, Turn
+from bot.knowledge import base as knowledge
+from bot.operations.settings import Settings
+from bot.rules.dates import find_dates
+from bot.stores.sessions import MemoryStore
 
 CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))
 TURN_CHECKS = {"user", "intent", "slots", "facts", "state", "says", "not_says", "quick_replies", "result"}

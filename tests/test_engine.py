@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Bot, InputError
-from bot.privacy import mask
-from bot.sessions import MemoryStore
-from bot.settings import Settings
+from bot.operations.privacy import mask
+from bot.operations.settings import Settings
+from bot.stores.sessions import MemoryStore
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_bad_session_id_is_an_input_error(bot: Bot, session_id: object) -> None:
 def test_knowledge_error_names_the_file(tmp_path: Path) -> None:
     import shutil
 
-    from bot.yamlfile import DataError
+    from bot.knowledge.yamlfile import DataError
 
     settings = Settings.from_env()
     copy = tmp_path / "knowledge"

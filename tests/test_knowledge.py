@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from bot.engine import Core
-from bot.knowledge import MAX_LINKS, NO_FACTS, TEXT_MAX_CHARS, Knowledge, load_knowledge
-from bot.yamlfile import DataError
+from bot.knowledge.base import MAX_LINKS, NO_FACTS, TEXT_MAX_CHARS, Knowledge, load_knowledge
+from bot.knowledge.yamlfile import DataError
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+
+from bot.channels.line import signature
+from bot.channels.line_messages import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_TEXT_CHARS, line_messages
+from bot.engine import valid_session_id
+from bot.knowledge.message import Message
+from bot.operations.settings import ConfigError
 from conftest import LiveServer, start_redis
 from fake_line_api import PUSH, REPLY, Call, FakeLineApi
-
-from bot.engine import valid_session_id
-from bot.line import signature
-from bot.line_messages import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_TEXT_CHARS, line_messages
-from bot.replies import Message
-from bot.settings import ConfigError
 
 SECRET = "test-channel-secret"
 TOKEN = "test-access-token"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.line_messages import (
+from bot.channels.line_messages import (
     CUT_JA,
     MAX_LABEL_CHARS,
     MAX_MESSAGES,
@@ -24,7 +24,7 @@ from bot.line_messages import (
     split_text,
 )
 from bot.engine import valid_session_id
-from bot.replies import Message
+from bot.knowledge.message import Message
 
 # --- events in ------------------------------------------------------------------
 

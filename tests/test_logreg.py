@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.logreg import SparseRows, fit, softmax
+from bot.understanding.logreg import SparseRows, fit, softmax
 
 
 def test_learns_and_predicts() -> None:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
 
-from bot.analyzer import Analyzer, ngrams
-from bot.bm25 import BM25
-from bot.intents import Intent, load_intents
-from bot.lexical import LexicalConfig, _Alphabet
-from bot.matcher import Matcher, MatcherConfig
-from bot.yamlfile import DataError
+from bot.knowledge.yamlfile import DataError
+from bot.understanding.analyzer import Analyzer, ngrams
+from bot.understanding.bm25 import BM25
+from bot.understanding.intents import Intent, load_intents
+from bot.understanding.lexical import LexicalConfig, _Alphabet
+from bot.understanding.matcher import Matcher, MatcherConfig
 
 INTENTS = (
     Intent("forgot_pin", ("暗証番号を忘れました", "パスワードがわからない", "暗証番号がロックされた")),
@@ -126,7 +126,7 @@ def test_a_plain_faq_file_loads(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def real_matcher() -> Matcher:
     from bot.engine import Core
-    from bot.settings import Settings
+    from bot.operations.settings import Settings
 
     return Core.load(Settings.from_env()).matcher
 

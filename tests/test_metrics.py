@@ -5,7 +5,7 @@ import threading
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.metrics import FALLBACK_KINDS, MASKED_KINDS, Metrics
+from bot.operations.metrics import FALLBACK_KINDS, MASKED_KINDS, Metrics
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import matcher as matcher_module
 from bot.__main__ import main
-from bot.analyzer import Analyzer
-from bot.intents import Intent
-from bot.matcher import Matcher, MatcherConfig
-from bot.model import IntentModel
+from bot.understanding import matcher as matcher_module
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.intents import Intent
+from bot.understanding.matcher import Matcher, MatcherConfig
+from bot.understanding.model import IntentModel
 
 INTENTS = (
     Intent("fee", ("手数料はいくら", "費用はかかる?", "お金いる?", "無料ですか", "料金を知りたい", "何円かかる",

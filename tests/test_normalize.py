@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.normalize import LexiconError, Normalizer, basic_normalize, load_lexicon
-from bot.settings import ROOT
+from bot.operations.settings import ROOT
+from bot.text import basic
+from bot.understanding.normalize import LexiconError, Normalizer, load_lexicon
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,8 @@ def normalize() -> Normalizer:
         ("tab\tand\u200bzero", "tab and zero"),
     ],
 )
-def test_basic_normalize(raw: str, expected: str) -> None:
-    assert basic_normalize(raw) == expected
+def test_basic(raw: str, expected: str) -> None:
+    assert basic(raw) == expected
 
 
 @pytest.mark.parametrize(

@@ -8,18 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.analyzer import Analyzer
-from bot.faq import load_suites
-from bot.intents import load_intents
-from bot.privacy import (
+from bot.operations.faq import load_suites
+from bot.operations.privacy import (
     NAME_PLACEHOLDER,
     WARNING_TEXT,
-    _normalise_with_map,
     is_individual_number,
     mask,
     redact_contacts,
     redact_names,
 )
+from bot.understanding.analyzer import Analyzer
+from bot.understanding.intents import load_intents
 
 PIN = "[暗証番号]"
 MN = "[マイナンバー]"
@@ -263,12 +262,3 @@ def test_no_name_in_the_faq_suites_or_the_intents(analyzer: Analyzer) -> None:
     examples = [e for intent in load_intents(Path("intents.yaml")) for e in intent.examples]
     assert len(questions) > 700 and len(examples) > 1000
     assert [(t, names) for t in questions + examples if (names := analyzer.features(t).names)] == []
-
-
-@given(st.text(alphabet=st.sampled_from("０１９ＡＺａｚ－＠　 12aZ-ｱｶﾞﾊﾟﾟﾞ゛暗証番号ア\u0301\u3099e")))
-def test_the_normalised_copy_is_nfkc_and_maps_back(text: str) -> None:
-    norm, starts, ends = _normalise_with_map(text)
-    assert norm == unicodedata.normalize("NFKC", text)
-    assert len(starts) == len(ends) == len(norm)
-    # each normalised character comes from the span of the text it maps to
-    assert all(norm[i] in unicodedata.normalize("NFKC", text[starts[i]:ends[i]]) for i in range(len(norm)))

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from bot.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
+from bot.operations.ratelimit import RATE_LIMIT_MESSAGE_JA, RateLimiter
 
 
 class FakeClock:

@@ -19,11 +19,10 @@ import httpx
 import pytest
 import redis
 
+from bot.operations.settings import ConfigError
+from bot.stores.redis_store import EVENT_TTL_SECONDS, RedisStore, _without_password
+from bot.stores.sessions import MemoryStore, SqliteStore
 from conftest import start_redis
-
-from bot.redis_store import EVENT_TTL_SECONDS, RedisStore, _without_password
-from bot.sessions import MemoryStore, SqliteStore
-from bot.settings import ConfigError
 
 
 def _free_port() -> int:
@@ -162,7 +161,8 @@ def test_concurrent_claims_have_one_winner(kit: Kit) -> None:
         wins: list[bool] = []
         lock = threading.Lock()
 
-        def claim(index: int) -> None:
+        def claim(index: int, barrier: threading.Barrier = barrier, key: str = key,
+                  lock: threading.Lock = lock, wins: list[bool] = wins) -> None:
             target = ([store] + others)[index % 4]
             barrier.wait()
             won = target.claim_event(key)

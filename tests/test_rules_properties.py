@@ -1,4 +1,4 @@
-"""Property tests for bot/rules.py (and the date round trip of bot/dates.py).
+"""Property tests for bot/rules.py (and the date round trip of bot/rules/dates.py).
 
 Besides the invariants, the rules are compared with a deliberately naive reference
 written from rules.md here (year-by-year loops, no relativedelta), so that a slip in
@@ -15,7 +15,6 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.dates import DateParseError, ParsedDate, PartialDate, find_dates, format_date, parse_date
 from bot.rules import (
     RuleInputError,
     age_on,
@@ -25,6 +24,7 @@ from bot.rules import (
     renewal_window,
     to_json,
 )
+from bot.rules.dates import DateParseError, ParsedDate, PartialDate, find_dates, format_date, parse_date
 
 # per test, not a loaded profile: the profile would leak into other modules' tests
 CHECK = settings(max_examples=300, deadline=None)

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from bot.security_headers import DEMO_PAGE_CSP
+from bot.operations.security_headers import DEMO_PAGE_CSP
 from conftest import CITY_ORIGIN, METRICS_TOKEN, ROOT, LiveServer
 
 STRICT_ENOUGH = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}

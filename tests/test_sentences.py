@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sentences import asking, asking_part, asks, sentences
+from bot.understanding.sentences import asking, asking_part, asks, sentences
 
 
 @pytest.mark.parametrize(

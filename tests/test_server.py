@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import privacy, rules
-from fastapi.testclient import TestClient
-
+from bot import rules
+from bot.operations import privacy
 from conftest import ROOT, LiveServer
 
 TODAY = date(2026, 1, 15)
@@ -463,7 +463,7 @@ def test_a_secret_never_reaches_the_metrics(client: httpx.Client) -> None:
     assert delta("chatbot_intents_total", channel="web", intent="forgot_pin") == 1
     assert delta("chatbot_http_request_duration_seconds_count", route="/api/chat") == 3
     assert after[("chatbot_turn_log_lost_total", (("reason", "queue_full"),))] == 0.0
-    for (name, labels), _ in after.items():
+    for (_name, labels), _ in after.items():
         for _, value in labels:
             assert marker not in value
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sessions import EVENT_TTL_SECONDS, SWEEP_SECONDS, MemoryStore, SqliteStore, StoreUnavailable
+from bot.stores.sessions import EVENT_TTL_SECONDS, SWEEP_SECONDS, MemoryStore, SqliteStore, StoreUnavailable
 
 BIRTH = {"form": "calc_expiry", "slots": {"birth_date": "1961-03-08"}}
 

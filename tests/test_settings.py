@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot.settings import ConfigError, Settings
+from bot.operations.settings import ConfigError, Settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,16 +4,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sessions import SqliteStore
-from bot.settings import ConfigError
-from bot.report import format_report
-from bot.storage import TurnLog, prune_turns, session_digest
+from bot.operations.privacy import pseudonym
+from bot.operations.report import format_report
+from bot.operations.settings import ConfigError, Settings
+from bot.stores.sessions import SqliteStore
+from bot.stores.turnlog import TurnLog, prune_turns
 
 JST = ZoneInfo("Asia/Tokyo")
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=JST)
@@ -81,7 +82,7 @@ def test_report_window_is_half_open_and_limited(turn_log: TurnLog) -> None:
 
 def test_last_seen_is_given_in_the_zone_of_since(turn_log: TurnLog) -> None:
     record(turn_log, "x", None, False)
-    utc = turn_log.report(T0.astimezone(timezone.utc), T0 + timedelta(hours=1))
+    utc = turn_log.report(T0.astimezone(UTC), T0 + timedelta(hours=1))
     assert utc["unanswered"][0]["last_seen"] == "2026-04-01T00:00:00+00:00"
 
 
@@ -139,7 +140,7 @@ def test_session_id_is_stored_as_a_digest(turn_log: TurnLog, db: str) -> None:
     record(turn_log, "こんにちは", "greeting", True, session="line:U4af4980629")
     turn_log.flush()
     (row,) = stored_rows(db)
-    assert row[0] == session_digest("line:U4af4980629")
+    assert row[0] == pseudonym("line:U4af4980629")
     assert "U4af4980629" not in row[0]
     assert row[1:] == ("web", "こんにちは", "greeting", 1, "zama")
 
@@ -331,15 +332,15 @@ def test_prune_turns_deletes_in_chunks_and_counts(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_retention_comes_from_the_environment_and_a_bad_one_is_loud(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_comes_from_settings_and_a_bad_one_is_loud(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(db, [10, 1])
     monkeypatch.setenv("LOG_RETENTION_DAYS", "5")
-    turns = TurnLog(db, now=NOW.timestamp)
+    turns = TurnLog(db, now=NOW.timestamp, retention_days=Settings.from_env().log_retention_days)
     turns.flush()
     assert texts(db) == ["1日前の質問"]
     turns.close()
     monkeypatch.setenv("LOG_RETENTION_DAYS", "a year")
     with pytest.raises(ConfigError, match="LOG_RETENTION_DAYS"):
-        TurnLog(db)
+        Settings.from_env()
     with pytest.raises(ValueError, match="retention_days"):
         TurnLog(db, retention_days=-1)

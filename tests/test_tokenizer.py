@@ -10,8 +10,8 @@ from importlib.metadata import version
 
 import pytest
 
-from bot import tokenizer as tokenizer_module
-from bot.tokenizer import Tokenizer, _token, shared_tokenizer
+from bot.understanding import tokenizer as tokenizer_module
+from bot.understanding.tokenizer import Tokenizer, _token, shared_tokenizer
 
 
 def test_dictionary_version_is_the_one_the_tables_were_written_against() -> None:

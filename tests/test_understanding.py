@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matcher import Matcher
+from bot.understanding.matcher import Matcher
 
 
 @pytest.fixture(scope="module")
 def real_matcher() -> Matcher:
     from bot.engine import Core
-    from bot.settings import Settings
+    from bot.operations.settings import Settings
 
     return Core.load(Settings.from_env()).matcher
 

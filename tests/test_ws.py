@@ -240,7 +240,7 @@ async def converse(url: str, conversation: int, problems: list[str]) -> int:
         try:
             extra = await asyncio.wait_for(ws.recv(), 0.05)
             problems.append(f"c{conversation}: an unasked-for frame arrived: {extra[:200]}")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     return received
 

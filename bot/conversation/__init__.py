@@ -13,7 +13,7 @@ from bot.conversation import answering, filling, forms, placing, policy, results
 from bot.conversation.context import Context
 from bot.conversation.policy import Config, Step, UserTurn, step
 from bot.conversation.state import State
-from bot.knowledge import Knowledge
+from bot.knowledge.base import Knowledge
 
 __all__ = ["MESSAGE_FIELDS", "Config", "Context", "State", "Step", "UserTurn", "check", "step"]
 

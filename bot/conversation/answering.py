@@ -14,7 +14,7 @@ from bot.conversation.forms import FORMS, Form
 from bot.conversation.reading import is_question
 from bot.conversation.state import State
 from bot.conversation.turn import Step, TurnContext
-from bot.replies import Message
+from bot.knowledge.message import Message
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {"reused": ("values",), "from_result": ("value",)}
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.conversation.reading import normal
 from bot.conversation.state import State
-from bot.knowledge import Knowledge, Municipality
+from bot.knowledge.base import Knowledge, Municipality
 
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 

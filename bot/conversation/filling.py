@@ -16,8 +16,8 @@ from bot.conversation import placing, results
 from bot.conversation.forms import Form
 from bot.conversation.state import Last, State
 from bot.conversation.turn import Step, TurnContext
-from bot.dates import format_date
-from bot.replies import Message
+from bot.knowledge.message import Message
+from bot.rules.dates import format_date
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_day": ("month",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
@@ -66,8 +66,8 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
     messages.extend(Message(note) for note in found.notes.values())
     state = state.but(slots=slots, facts=facts, partial=found.partial, pending=found.pending)
     if found.errors:
-        slot, why = found.errors[0]
-        return retry(t, form, state, messages, kb.message("reprompt_date_error", reason=why), focus=slot)
+        refused, why = found.errors[0]
+        return retry(t, form, state, messages, kb.message("reprompt_date_error", reason=why), focus=refused)
     if found.pending is not None:
         first, second = (form.slot(n).label for n in found.pending.options)
         text = kb.message("ask_which_slot", value=shown(found.pending.value), first=first, second=second)

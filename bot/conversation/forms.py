@@ -16,7 +16,7 @@ from typing import Any
 
 from bot import rules
 from bot.conversation import compute
-from bot.knowledge import Knowledge
+from bot.knowledge.base import Knowledge
 
 Slots = Mapping[str, str]
 Facts = Mapping[str, Any]

@@ -21,8 +21,8 @@ from bot.conversation.forms import Form
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
 from bot.conversation.state import Partial, Pending, State
-from bot.dates import DateParseError, ParsedDate, PartialDate, format_date
-from bot.knowledge import Knowledge
+from bot.knowledge.base import Knowledge
+from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
@@ -144,9 +144,7 @@ def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placeme
     if asked == "card_issued_on" and "card_issued_on" not in out.values:
         if reading.dont_know:
             out.facts["card_unknown"] = True
-        elif not (facts.get("card_differs") or facts.get("renewed")) and (reading.same or reading.yes):
-            out.facts["card_same"] = True
-        elif reading.same and reading.card_too:
+        elif not (facts.get("card_differs") or facts.get("renewed")) and (reading.same or reading.yes) or reading.same and reading.card_too:
             out.facts["card_same"] = True
         elif reading.no:
             out.facts["card_differs"] = True

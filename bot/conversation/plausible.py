@@ -19,7 +19,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from bot.dates import format_date
+from bot.rules.dates import format_date
 
 CARDS_BEGAN = date(2016, 1, 1)
 OLDEST_YEARS = 120

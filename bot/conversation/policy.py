@@ -26,15 +26,16 @@ from bot.conversation.forms import FORMS, Form
 from bot.conversation.reading import is_question, normal
 from bot.conversation.state import State
 from bot.conversation.turn import Config, Step, TurnContext, UserTurn
-from bot.knowledge import Knowledge
-from bot.matcher import MatchResult
-from bot.replies import Message
+from bot.knowledge.base import Knowledge
+from bot.knowledge.message import Message
+from bot.understanding.matcher import MatchResult
 
 __all__ = ["MESSAGE_FIELDS", "Config", "Step", "UserTurn", "cancel_rest", "step"]
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "cancelled": (), "restarted": (), "municipality_set": ("name",), "more_label": (),
 }
+DEFAULTS = Config()
 _CANCEL = re.compile(
     r"^(?:やっぱり|やはり|もう)?[、,\s]*(?:やめ(?:る|ます|て|た|たい)?|止め(?:る|ます|て)?|キャンセル(?:する|します|して)?"
     r"|最初から(?:やり直し(?:たい|て|ます)?)?|中止(?:する|します|して)?|取り消し|取消|リセット)"
@@ -59,7 +60,7 @@ def cancel_rest(text: str, match: MatchResult) -> str | None:
     return "" if match.intent == "cancel" and not match.ambiguous else None
 
 
-def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context, config: Config = Config()) -> Step:
+def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context, config: Config = DEFAULTS) -> Step:
     named = context.municipality_in(turn.text, kb)
     lead: tuple[Message, ...] = ()
     if named is not None and named.id != state.municipality:

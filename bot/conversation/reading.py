@@ -9,16 +9,13 @@ here knows the dialogue's state: a `Reading` is a plain account of the text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from bot.dates import DAY_NAMES, DateParseError, ParsedDate, PartialDate, find_dates, year_alone, year_in
+from bot.rules.dates import DAY_NAMES, DateParseError, ParsedDate, PartialDate, find_dates, year_alone, year_in
+from bot.text import nfkc_folded
 
-
-def normal(text: str) -> str:
-    """NFKC and lower case: the form every pattern here is written against."""
-    return unicodedata.normalize("NFKC", text).lower()
+normal = nfkc_folded  # the form every pattern here is written against
 
 
 # The words around a date that say which slot it fills. One alternation, tried left

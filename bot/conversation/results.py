@@ -17,9 +17,9 @@ from typing import Any
 from bot import rules
 from bot.conversation import compute
 from bot.conversation.compute import Group, Outcome
-from bot.dates import format_date
-from bot.knowledge import Knowledge
-from bot.replies import Message
+from bot.knowledge.base import Knowledge
+from bot.knowledge.message import Message
+from bot.rules.dates import format_date
 
 Facts = Mapping[str, Any]
 

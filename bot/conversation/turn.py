@@ -14,14 +14,14 @@ from typing import Any
 from bot.conversation.context import Context
 from bot.conversation.reading import Reading, read
 from bot.conversation.state import State
-from bot.knowledge import Knowledge, Municipality
-from bot.matcher import MatchResult
-from bot.replies import Message
+from bot.knowledge.base import Knowledge, Municipality
+from bot.knowledge.message import Message
+from bot.understanding.matcher import MatchResult
 
 
 @dataclass(frozen=True)
 class Config:
-    """Thresholds of the turn policy (from bot/settings.py)."""
+    """Thresholds of the turn policy (from bot/operations/settings.py)."""
 
     max_failures: int = 3  # answers in a row the bot could not read before it gives the general rule instead
     # A close call between two intents is offered as a menu only when even the best is this unsure;
