@@ -33,7 +33,7 @@ redis:
 test: install-dev browser redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile  # one worker per core; a file's servers stay in one worker
 	$(PY) -m bot test-faq tests/faq/*.yaml --quiet --threshold 0.85
 
 bench: install-dev
