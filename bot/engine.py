@@ -112,7 +112,7 @@ class Core:
         names = [i.name for i in intents if i.in_domain]
         knowledge = load_knowledge(settings.knowledge_dir, names, conversation.MESSAGE_FIELDS)
         conversation.check(knowledge, names)
-        context = conversation.Context.from_data(strip_lines(load(settings.knowledge_dir / "context.yaml")))
+        context = conversation.Context.from_data(strip_lines(load(settings.knowledge_dir / "context.yaml")), knowledge)
         normalizer = Normalizer(load_lexicon(settings.knowledge_dir / "lexicon.yaml"))
         analyzer = Analyzer(normalizer, shared_tokenizer())
         with_answers = tuple(replace(i, answer=i.answer or _answer_text(knowledge, i.name)) for i in intents)

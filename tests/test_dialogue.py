@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import conversation
-from bot.conversation import policy, reading
+from bot.conversation import context, policy, reading
 from bot.conversation.forms import FORMS
 from bot.conversation.state import State
 from bot.engine import Bot, Core, Turn
@@ -142,6 +142,17 @@ def test_labels(text: str, labels: list[str | None]) -> None:
     spans = [(s, e) for s, e, _ in find_dates(text, date(2026, 1, 15))]
     found = [label[0] if label else None for label in reading.label_spans(text, spans)]
     assert found == labels
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("座間市に住んでいます", "zama"), ("名古屋駅の近くに住んでる", "nagoya"), ("ざまに住んでます", "zama"),
+     ("しながわく在住です", "shinagawa"), ("品川区から座間市へ引っ越しました", "shinagawa"), ("嘉麻", "kama"),
+     ("さまざまな手続きがあって", None), ("かまわないです", None), ("暗証番号を忘れた", None)],
+)
+def test_a_municipality_named_in_the_text(core: Core, text: str, found: str | None) -> None:
+    muni = context.municipality_in(text, core.knowledge, core.context.places)
+    assert (muni.id if muni else None) == found
 
 
 @pytest.mark.parametrize(

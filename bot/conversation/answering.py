@@ -118,6 +118,8 @@ def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -
     """The form a new message starts: the matched one, unless the dates in it say otherwise."""
     match = t.match
     form = FORMS.get(match.intent or "")
+    if form is None and not t.has_dates:
+        return None  # no form asked for and no date given: most questions, answered from knowledge
     calc = reading("calc_expiry")
     if (form is not None and form.intent != "calc_expiry" and match.ambiguous and match.score < t.config.menu_below
             and not reading(form.intent).found):

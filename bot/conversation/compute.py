@@ -48,13 +48,25 @@ def _day(value: str | None) -> date | None:
 
 def _readings(slots: Slots) -> tuple[list[str], list[dict[str, date]]]:
     """Every combination of days the values can be: the month-valued slots, and the combinations."""
+    months, fixed, choices = _choices(slots)
+    return months, [{**fixed, **dict(zip(months, days))} for days in itertools.product(*choices)]
+
+
+def _ends(slots: Slots) -> list[dict[str, date]]:
+    """The first and the last combination only: each month's first days, and its last days."""
+    months, fixed, choices = _choices(slots)
+    return [{**fixed, **{m: c[0] for m, c in zip(months, choices)}},
+            {**fixed, **{m: c[-1] for m, c in zip(months, choices)}}]
+
+
+def _choices(slots: Slots) -> tuple[list[str], dict[str, date], list[list[date]]]:
     months = [name for name, value in slots.items() if _is_date(value) and len(value) == 7]
     fixed = {name: date.fromisoformat(value) for name, value in slots.items() if _is_date(value) and len(value) == 10}
     choices = []
     for name in months:
         first, last = span(slots[name])
         choices.append([first + timedelta(days=i) for i in range((last - first).days + 1)])
-    return months, [{**fixed, **dict(zip(months, days))} for days in itertools.product(*choices)]
+    return months, fixed, choices
 
 
 def _is_date(value: object) -> bool:
@@ -106,6 +118,9 @@ def card_known(slots: Slots, facts: Facts) -> bool:
 def expiry(slots: Slots, facts: Facts) -> Outcome:
     """The expiry dates; `card_expires_on` is None when the card's day is unknown (it did not matter)."""
     known = card_known(slots, facts)
+    if facts.get("card_same"):
+        # The card came with the certificates: its day is theirs, not a second month to try day by day.
+        slots = {k: v for k, v in slots.items() if k != "card_issued_on"}
 
     def run(days: Mapping[str, date]) -> dict[str, Any]:
         card = days.get("card_issued_on") if "card_issued_on" in slots else None
@@ -147,9 +162,8 @@ def card_matters(slots: Slots, facts: Facts) -> bool:
     """Whether the card's issue day could change the certificates' dates (both ways, as the docstring says)."""
     if card_known(slots, facts) or "birth_date" not in slots or "issued_on" not in slots:
         return False
-    _, readings = _readings(slots)
     keys = ("user_certificate_expires_on", "signature_certificate_expires_on")
-    for days in (readings[0], readings[-1]):
+    for days in _ends(slots):
         birth, issued = days["birth_date"], days["issued_on"]
         try:
             same = _expiry(days, facts, None)
@@ -179,6 +193,8 @@ def previous_matters(slots: Slots, facts: Facts) -> bool:
     if "birth_date" not in slots or "issued_on" not in slots or facts.get("previous_unknown"):
         return False
     stay = bool(facts.get("foreign")) and not facts.get("no_stay_limit")
+    if facts.get("card_same"):
+        slots = {k: v for k, v in slots.items() if k != "card_issued_on"}  # the certificates' own day
     _, readings = _readings(slots)
     keys = ("user_certificate_expires_on", "signature_certificate_expires_on")
     for days in readings:

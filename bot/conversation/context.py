@@ -25,25 +25,35 @@ from bot.knowledge.base import Knowledge, Municipality
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 
 
-def municipality_in(text: str, kb: Knowledge) -> Municipality | None:
-    """The first municipality named in `text` by a profile's name or alias.
+_WORDISH = "ぁ-んァ-ンー一-龯a-z"
 
-    Kanji names are found anywhere (座間市, 名古屋駅の近く); kana and Latin aliases
-    only as words of their own (ざまし, "in zama"), since ざま is also inside さまざま.
-    """
-    norm = normal(text)
-    best: tuple[int, int, Municipality] | None = None
-    for muni in kb.municipalities.values():
-        for alias in {normal(a) for a in muni.aliases}:
+
+@dataclass(frozen=True)
+class Places:
+    """Every municipality's names and aliases in one pattern, built once from the profiles."""
+
+    pattern: re.Pattern[str] | None
+    ids: Mapping[str, str]  # a name as found (folded) -> the profile's id
+
+    @classmethod
+    def of(cls, kb: Knowledge) -> Places:
+        """Kanji names are found anywhere (座間市, 名古屋駅の近く); kana and Latin aliases only as
+        words of their own (ざまし, "in zama"), since ざま is also inside さまざま."""
+        ids = {normal(a): muni.id for muni in kb.municipalities.values() for a in muni.aliases}
+        parts = []
+        for alias in sorted(ids, key=len, reverse=True):  # at one place, the longest name wins
+            escaped = re.escape(alias)
             if _KANJI.search(alias):
-                at = norm.find(alias)
+                parts.append(escaped)
             else:
-                found = re.search(rf"(?<![ぁ-んァ-ンー一-龯a-z]){re.escape(alias)}(?![ぁ-んァ-ンー一-龯a-z]|$)|"
-                                  rf"(?<![ぁ-んァ-ンー一-龯a-z]){re.escape(alias)}(?=$|[にでのはも、。!?\s]|市|区|在住)", norm)
-                at = found.start() if found else -1
-            if at >= 0 and (best is None or (at, -len(alias)) < (best[0], best[1])):
-                best = (at, -len(alias), muni)
-    return best[2] if best else None
+                parts.append(rf"(?<![{_WORDISH}]){escaped}(?:(?![{_WORDISH}]|$)|(?=$|[にでのはも、。!?\s]|市|区|在住))")
+        return cls(re.compile("|".join(parts)) if parts else None, ids)
+
+
+def municipality_in(text: str, kb: Knowledge, places: Places) -> Municipality | None:
+    """The first municipality named in `text` by a profile's name or alias."""
+    found = places.pattern.search(normal(text)) if places.pattern is not None else None
+    return kb.municipalities.get(places.ids[found.group(0)]) if found else None
 
 
 @dataclass(frozen=True)
@@ -58,9 +68,10 @@ class Context:
     related: Mapping[str, tuple[str, ...]]  # topic -> the intents a follow-up most likely means
     details_words: re.Pattern[str]
     reasons_words: re.Pattern[str]
+    places: Places  # the municipalities' names, from the profiles
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Context:
+    def from_data(cls, data: Mapping[str, Any], kb: Knowledge) -> Context:
         return cls(
             openers=tuple(data["openers"]),
             short_chars=int(data["short_chars"]),
@@ -70,6 +81,7 @@ class Context:
             related={k: tuple(v) for k, v in data["related"].items()},
             details_words=re.compile(data["details_pattern"]),
             reasons_words=re.compile(data["reasons_pattern"]),
+            places=Places.of(kb),
         )
 
 

@@ -61,7 +61,7 @@ def cancel_rest(text: str, match: MatchResult) -> str | None:
 
 
 def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context, config: Config = DEFAULTS) -> Step:
-    named = context.municipality_in(turn.text, kb)
+    named = context.municipality_in(turn.text, kb, ctx.places)
     lead: tuple[Message, ...] = ()
     if named is not None and named.id != state.municipality:
         state = state.but(municipality=named.id)

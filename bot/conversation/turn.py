@@ -16,6 +16,7 @@ from bot.conversation.reading import Reading, read
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge, Municipality
 from bot.knowledge.message import Message
+from bot.rules.dates import find_dates
 from bot.understanding.matcher import MatchResult
 
 
@@ -78,6 +79,11 @@ class TurnContext:
         if self._reading is None:
             self._reading = read(self.turn.text, self.today)
         return self._reading
+
+    @property
+    def has_dates(self) -> bool:
+        """Whether the message holds anything date-like: a cheaper look than reading it whole."""
+        return bool(find_dates(self.turn.text, self.today))
 
     def confidence(self, intent: str) -> float:
         return self.match.score if self.match.intent == intent else 1.0
