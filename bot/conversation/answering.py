@@ -166,7 +166,7 @@ def follow_up(t: TurnContext, state: State) -> Step | None:
     related = ctx.related.get(topic, ())
     if match.intent is None or match.ambiguous:
         near = [c for c in match.ranking[:3] if c.intent in related]
-        if near and near[0].score >= match.score * 0.8 and near[0].score >= t.config.menu_below * 0.5:
+        if near and near[0].score >= match.score * 0.8 and near[0].score >= t.config.related_floor:
             return answer(t, state, intent=near[0].intent, score=near[0].score)
     return None
 

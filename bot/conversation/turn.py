@@ -7,7 +7,7 @@ changes, and it is passed and returned explicitly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -29,6 +29,9 @@ class Config:
     # above it the best is answered and the runner-up is one tap away.
     menu_below: float = 0.5
     clarify_margin: float = 0.06  # the matcher's: runners-up within twice this are offered
+    # A short follow-up the matcher is unsure of goes to the topic's nearest related intent
+    # only when that one scores at least this (and within a fifth of the best).
+    related_floor: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Step:
                     self.answered, self.gave_up)
 
     def but(self, **changes: Any) -> Step:
-        return Step(**{**self.__dict__, **changes})
+        return replace(self, **changes)
 
 
 @dataclass
