@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import rules
 from bot.conversation import placing, results
+from bot.conversation.compute import birthday_after
 from bot.conversation.forms import Form
 from bot.conversation.state import Last, State
 from bot.conversation.turn import Step, TurnContext
@@ -224,8 +225,6 @@ def _plain(value: str) -> str:
 
 def _prompt_fields(key: str, state: State) -> dict[str, str]:
     """The values a prompt names: the card's day, or the birthday an old certificate may have ended on."""
-    from bot.conversation.compute import birthday_after
-
     fields: dict[str, str] = {}
     if key == "ask_issued_on_card_known":
         fields["card"] = shown(state.slots["card_issued_on"])

@@ -67,10 +67,6 @@ def _next_occurrence(partial: PartialDate, today: date) -> date:
     raise ValueError("no such day")  # pragma: no cover - every month and day recurs within 8 years
 
 
-def _shown(value: str) -> str:
-    return format_date(date.fromisoformat(value)) if len(value) == 10 else f"{value[:4]}年{int(value[5:])}月"
-
-
 def place(form: Form, state: State, reading: Reading, text: str, today: date, kb: Knowledge,
           correcting: bool | None = None) -> Placement:
     """Everything in the message that answers `form`: dates placed by meaning, and the other answers.
