@@ -11,11 +11,12 @@ user typed is ever copied in: only the values read from it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from bot.records import copied
 
 STATE_VERSION = 3
 
@@ -85,7 +86,7 @@ class State:
                 changes[name] = frozen_map(changes[name])
         if "said" in changes:
             changes["said"] = frozenset(changes["said"])
-        return dataclasses.replace(self, **changes)
+        return copied(self, changes)
 
     def form_done(self) -> State:
         """The running form ended: its values go, the conversation's memory stays."""
@@ -93,7 +94,7 @@ class State:
 
     @property
     def is_empty(self) -> bool:
-        return self == State()
+        return self == _EMPTY
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,3 +137,6 @@ class State:
             said=frozenset(data.get("said") or ()),
             municipality=data.get("municipality"),
         )
+
+
+_EMPTY = State()

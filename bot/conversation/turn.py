@@ -7,7 +7,7 @@ changes, and it is passed and returned explicitly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from bot.conversation.reading import Reading, read
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge, Municipality
 from bot.knowledge.message import Message
+from bot.records import copied
 from bot.rules.dates import find_dates
 from bot.understanding.matcher import MatchResult
 
@@ -55,7 +56,7 @@ class Step:
                     self.answered, self.gave_up)
 
     def but(self, **changes: Any) -> Step:
-        return replace(self, **changes)
+        return copied(self, changes)
 
 
 @dataclass

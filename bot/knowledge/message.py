@@ -3,8 +3,10 @@ every channel pass around."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
+
+from bot.records import copied
 
 
 @dataclass(frozen=True)
@@ -29,4 +31,4 @@ class Message:
                 "links": [link.as_dict() for link in self.links]}
 
     def but(self, **changes: Any) -> Message:
-        return replace(self, **changes)
+        return copied(self, changes)
