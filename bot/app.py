@@ -63,7 +63,7 @@ class AppState:
             turn = event.turn
             turns.record(session_id=event.session_id, channel=event.channel, text=event.text, intent=turn.intent,
                          confidence=turn.confidence, answered=event.answered, municipality=event.municipality,
-                         at=datetime.now(UTC), names=event.names)
+                         at=datetime.now(UTC), names=event.names, today=event.today)
             metrics.count_intent(event.channel, turn.intent)
             if event.gave_up:
                 metrics.count_fallback("gave_up")

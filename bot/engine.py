@@ -93,6 +93,7 @@ class TurnEvent:
     municipality: str | None
     masked: frozenset[str]
     names: tuple[str, ...] = ()  # personal names the matcher saw in the text
+    today: date | None = None  # the day the turn's dates were read against: the log finds them so again
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,8 @@ class Bot:
                 state = state.but(municipality=municipality)
             match = self.core.matcher.match(masked.text)
             core = self.core
-            step = conversation.step(state, conversation.UserTurn(masked.text, match), self.today(), core.knowledge,
+            today = self.today()
+            step = conversation.step(state, conversation.UserTurn(masked.text, match), today, core.knowledge,
                                      core.context, core.dialogue)
             messages = list(step.messages)
             if masked.kinds:
@@ -259,7 +261,7 @@ class Bot:
         turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
         if self._on_turn is not None:
             self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,
-                                    step.state.municipality, masked.kinds, match.names))
+                                    step.state.municipality, masked.kinds, match.names, today))
         return turn
 
     def check_municipality(self, municipality: object) -> str | None:

@@ -32,7 +32,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,7 @@ class TurnLog:
         self.failed = 0  # turns lost to a database error
         self.pruned = 0  # turns deleted for being older than the retention period
         self._started = threading.Event()  # the writer's first pruning is over
+        self._hurry = threading.Event()  # flush() or close(): write what is queued without lingering
         # Holding one connection open keeps a shared-cache memory database alive.
         self._keeper = self._connect()
         self._keeper.executescript(_SCHEMA)
@@ -148,7 +149,10 @@ class TurnLog:
         municipality: str | None,
         at: datetime,
         names: Iterable[str] = (),
+        today: date | None = None,
     ) -> None:
+        """`today`: the day the dialogue read the turn's dates against (default: `at`'s UTC day).
+        Finding the dates again with the same day is a cache hit (bot/rules/dates.py)."""
         if at.tzinfo is None:
             raise ValueError("TurnLog.record: 'at' must be timezone-aware")
         if self._closed:
@@ -156,7 +160,7 @@ class TurnLog:
         # The log is kept for months: no PIN, no individual number, no written date (a birth
         # date with a municipality points at a person), no phone number, e-mail or house address,
         # and none of the personal names the matcher found in it (`names`).
-        text = redact_contacts(redact_dates(mask(text).text, at.astimezone(UTC).date()))
+        text = redact_contacts(redact_dates(mask(text).text, today or at.astimezone(UTC).date()))
         if names:
             text = redact_names(text, names)
         row: _Row = (at.timestamp(), pseudonym(session_id), channel, text, normalise_question(text),
@@ -175,6 +179,7 @@ class TurnLog:
     def flush(self) -> None:
         """Return once every turn recorded so far is written (or counted as failed), and old ones pruned."""
         self._started.wait()
+        self._hurry.set()
         self._queue.join()
 
     def report(self, since: datetime, until: datetime, limit: int = 20) -> dict[str, Any]:
@@ -221,6 +226,7 @@ class TurnLog:
         if self._closed:
             return
         self._closed = True
+        self._hurry.set()
         self._queue.put(_STOP)
         self._writer.join()
         with self._readers_lock:
@@ -269,17 +275,19 @@ class TurnLog:
                 conn.close()
 
     def _write_batch(self, conn: sqlite3.Connection, first: Any) -> bool:
-        """Write `first` and what follows within the linger time; False once told to stop."""
+        """Write `first` and what is queued within the linger time; False once told to stop.
+
+        The writer waits out the linger on an event, not on the queue: taking each row as it
+        came woke this thread for every turn, and every wake-up took the GIL from a request.
+        """
+        if first is not _STOP and self._queue.qsize() < self._batch_size:
+            self._hurry.wait(self._linger)  # more turns gather meanwhile; flush() and close() cut it short
+        self._hurry.clear()
         items = [first]
-        deadline = time.monotonic() + self._linger
-        while first is not _STOP and len(items) < self._batch_size:
-            remaining = deadline - time.monotonic()
+        while items[-1] is not _STOP and len(items) < self._batch_size:
             try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                items.append(self._queue.get_nowait())
             except queue.Empty:
-                break
-            items.append(item)
-            if item is _STOP:
                 break
         turns = [item for item in items if item is not _STOP]
         try:
