@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.knowledge.yamlfile import DataError
 from bot.understanding.analyzer import Analyzer
-from bot.understanding.concepts import ConceptFinder, concepts_of
+from bot.understanding.concepts import ConceptFinder, _Words, concepts_of
 from bot.understanding.intents import load_intents
 
 DECIDING = {
@@ -54,3 +56,28 @@ def test_bad_deciding_words_name_the_file_and_line(tmp_path: Path, deciding: str
                     encoding="utf-8")
     with pytest.raises(DataError, match=r"intents.yaml:4: intent 'fee'"):
         load_intents(path)
+
+
+def _leftmost_longest(words: list[str], text: str) -> list[str]:
+    """The search as specified, by brute force: from the left, the longest word at each place, no overlaps."""
+    found, i = [], 0
+    while i < len(text):
+        here = [w for w in words if text.startswith(w, i)]
+        if here:
+            word = max(here, key=len)
+            found.append(word)
+            i += len(word)
+        else:
+            i += 1
+    return found
+
+
+@given(st.lists(st.text(alphabet="アイウカキ", min_size=1, max_size=4), min_size=1, max_size=12, unique=True),
+       st.text(alphabet="アイウカキエ", max_size=30))
+def test_words_are_found_leftmost_longest_without_overlap(words: list[str], text: str) -> None:
+    # A small alphabet makes words overlap and nest, where Aho-Corasick's failure links matter.
+    assert _Words(words).finditer(text) == _leftmost_longest(words, text)
+
+
+def test_no_words_find_nothing() -> None:
+    assert _Words([]).finditer("手数料") == []
