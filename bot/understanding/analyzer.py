@@ -7,6 +7,7 @@ without dropping the background (bot/understanding/sentences.py).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,12 +26,18 @@ _SKIP_CHARS = dict.fromkeys(map(ord, " 、。,.!?!?・「」『』()()[]【】�
 class Features:
     text: str  # normalised text
     words: tuple[str, ...]
-    chars: tuple[str, ...]
     readings: tuple[str, ...]
     reading: str  # the whole text read in katakana, for character-level similarity
     names: tuple[str, ...] = ()  # personal names in it, which the turn log must not keep
     synonyms: tuple[str, ...] = ()  # SudachiPy synonym groups of its words, as "~<id>"
     focus: Features | None = None  # the asking sentences, when others tell the background
+    gram_sizes: tuple[int, ...] = (2, 3)
+
+    @functools.cached_property
+    def chars(self) -> tuple[str, ...]:
+        """Character n-grams of the text, punctuation and blanks left out: made when first asked
+        for, as only the lexical ranker without a model reads them (the model weighs them 0)."""
+        return tuple(ngrams(self.text.translate(_SKIP_CHARS), self.gram_sizes))
 
 
 def ngrams(text: str, sizes: tuple[int, ...]) -> list[str]:
@@ -80,14 +87,13 @@ class Analyzer:
                 if token.synonyms:
                     synonyms += token.synonyms
         reading = "".join([t.reading for t in tokens]) or to_katakana(text)
-        compact = text.translate(_SKIP_CHARS)
         return Features(
             text=text,
             words=tuple(words),
-            chars=tuple(ngrams(compact, self._sizes)),
             readings=tuple(ngrams(reading, self._sizes)),
             reading=reading,
             names=person_names(tokens) if any(t.name for t in tokens) else (),
             synonyms=tuple(synonyms),
             focus=focus,
+            gram_sizes=self._sizes,
         )

@@ -29,7 +29,7 @@ from bot.understanding.concepts import ConceptFinder, concepts_of
 from bot.understanding.gate import Evidence, Gate, GateConfig
 from bot.understanding.intents import Intent
 from bot.understanding.lexical import LexicalConfig, LexicalIndex
-from bot.understanding.model import IntentModel, ModelConfig, fingerprint, terms, train
+from bot.understanding.model import FIELDS, IntentModel, ModelConfig, fingerprint, terms, train
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,8 @@ class Matcher:
             examples = [(n, analyzer.features(e)) for n, intent in enumerate(intents) for e in intent.examples]
         if self.model is None:
             self.model = self._train(intents, examples)
+        # Character n-grams are made only when asked for (Features.chars): the model may weigh them 0.
+        self._model_chars = self.model is not None and bool(self.model.vectorizer.vocabs[FIELDS.index("c")])
         if self.model is not None:
             intent_words, intent_readings = self.model.intent_words, self.model.intent_readings
             example_names = frozenset(self.model.not_names)
@@ -155,8 +157,9 @@ class Matcher:
         if not self._trainable(intents):
             return None
         started = time.perf_counter()
-        docs = [terms(f, self._find(f)) for _, f in examples]
-        focus = [terms(f.focus, self._find(f.focus)) if f.focus else None for _, f in examples]
+        chars = bool(self.config.model.field_weights[FIELDS.index("c")])
+        docs = [terms(f, self._find(f), chars) for _, f in examples]
+        focus = [terms(f.focus, self._find(f.focus), chars) if f.focus else None for _, f in examples]
         intent_words, intent_readings, names = _documents(len(intents), examples)
         table = _exact_table(intents, self._analyzer)
         model = train(self._names, docs, focus, [i for i, _ in examples], self.config.model, self._stamp(intents),
@@ -180,8 +183,9 @@ class Matcher:
         found = self._find(f)
         proba = None
         if self.model is not None:
-            focus = terms(f.focus, self._find(f.focus)) if f.focus else None
-            proba = self.model.proba(terms(f, found), focus)
+            chars = self._model_chars
+            focus = terms(f.focus, self._find(f.focus), chars) if f.focus else None
+            proba = self.model.proba(terms(f, found, chars), focus)
         concepts = np.zeros(len(self._names))
         against = 0
         for name in found:

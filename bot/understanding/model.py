@@ -49,9 +49,9 @@ class ModelConfig:
     max_iter: int = 300
 
 
-def terms(f: Features, concepts: Sequence[str]) -> tuple[Sequence[str], ...]:
-    """A message's terms, field by field, in FIELDS order."""
-    return (f.words, f.chars, f.readings, f.synonyms, concepts)
+def terms(f: Features, concepts: Sequence[str], chars: bool = True) -> tuple[Sequence[str], ...]:
+    """A message's terms, field by field, in FIELDS order (`chars` False: none for a field weighed 0)."""
+    return (f.words, f.chars if chars else (), f.readings, f.synonyms, concepts)
 
 
 class Vectorizer:
