@@ -9,6 +9,7 @@ Prompts, choices and `when` conditions are named here and resolved at start-up
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,12 +29,31 @@ def _renewed(slots: Slots, facts: Facts) -> bool:
     return bool(facts.get("renewed")) or (card is not None and issued is not None and card < issued)
 
 
+def _remembered(condition: Condition) -> Condition:
+    """`condition`, remembered for the last few values: a turn asks it once to advance and once
+    to ask, and the costly ones try every day of a month the citizen gave without its day."""
+
+    @functools.lru_cache(maxsize=256)
+    def known(slots: tuple[tuple[str, str], ...], facts: tuple[tuple[str, Any], ...]) -> bool:
+        return condition(dict(slots), dict(facts))
+
+    def check(slots: Slots, facts: Facts) -> bool:
+        try:
+            return known(tuple(sorted(slots.items())), tuple(sorted(facts.items())))
+        except TypeError:  # a fact that cannot be a key (none is today): work it out
+            return condition(slots, facts)
+
+    return check
+
+
 CONDITIONS: dict[str, Condition] = {
     "always": lambda slots, facts: True,
     # The card's day is asked only when it could cut the certificates short.
-    "card_matters": lambda slots, facts: not facts.get("card_unknown") and compute.card_matters(slots, facts),
+    "card_matters": _remembered(lambda slots, facts: not facts.get("card_unknown")
+                                and compute.card_matters(slots, facts)),
     # The 6th-birthday rule can apply only to a renewal in the 3 months before the old expiry.
-    "renewed_in_window": lambda slots, facts: _renewed(slots, facts) and compute.previous_matters(slots, facts),
+    "renewed_in_window": _remembered(lambda slots, facts: _renewed(slots, facts)
+                                     and compute.previous_matters(slots, facts)),
     "period_of_stay": lambda slots, facts: bool(facts.get("foreign"))
     and not facts.get("no_stay_limit") and not facts.get("residence_unknown"),
     "card_known_first": lambda slots, facts: "card_issued_on" in slots and "issued_on" not in slots,
