@@ -12,7 +12,7 @@ RATE_LIMIT_PER_MINUTE=0 and a temporary BOT_DB), then measures, for each:
 The client is a small raw HTTP/1.1 client on asyncio, so that the client's own cost
 (httpx's is several times larger) does not hide the servers' difference.
 
-Targets: bot/bare throughput ≥ 0.7, p99 ≤ 3 ms, cold start ≤ 2 s, memory ≤ 300 MB.
+Targets (issue 16): bot/bare throughput ≥ 0.4, p99 ≤ 2 ms, cold start ≤ 2 s, memory ≤ 400 MB.
 
     .venv/bin/python bench/bench_http.py [--seconds 8] [--rounds 2] [--latency-requests 1000]
 """
@@ -242,23 +242,76 @@ class GcPauses:
         gc.callbacks.remove(self._on_gc)
 
 
-def profile_turn(n: int = 1500) -> None:
-    """cProfile of `Bot.reply` in this process, with the server's own state (SQLite store, turn log,
-    metrics): what a /api/chat request costs apart from HTTP. (Under uvicorn the route runs in a
-    worker thread, which cProfile in the main thread would not see.)"""
-    import cProfile
-    import pstats
+class Stages:
+    """Where a turn's time goes: wraps the parts of a turn with a clock and sums each part's time.
 
+    Inclusive times are kept per part; `table` subtracts what each part calls of the others,
+    so the rows add up to the whole turn. Timing wrappers cost about a microsecond each, a
+    few per turn; cProfile's overhead, by contrast, inflates small Python functions several times.
+    """
+
+    # (label, inside): a part's time, less the time of the parts it calls (`inside`).
+    PARTS = (
+        ("understanding: normalise, tokenise, features", ()),
+        ("understanding: deciding words", ()),
+        ("understanding: lexical (BM25)", ()),
+        ("understanding: model (logistic regression)", ()),
+        ("understanding: gate, ranking", ("understanding: normalise, tokenise, features", "understanding: deciding words",
+                                          "understanding: lexical (BM25)", "understanding: model (logistic regression)")),
+        ("dialogue (conversation.step)", ()),
+        ("session store (load, save)", ()),
+        ("turn log, metrics", ()),
+        ("engine: checks, masking, the rest", ("understanding: gate, ranking", "dialogue (conversation.step)",
+                                               "session store (load, save)", "turn log, metrics")),
+    )
+
+    def __init__(self) -> None:
+        self.inclusive: dict[str, float] = {label: 0.0 for label, _ in self.PARTS}
+        self.turns = 0
+
+    def wrap(self, owner: object, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+        totals = self.inclusive
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                totals[label] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+    def table(self) -> str:
+        rows, total = [], 0.0
+        inclusive = dict(self.inclusive)
+        # The understanding parts nest: the match's own row is the match less its parts.
+        for label, inside in self.PARTS:
+            own = inclusive[label] - sum(inclusive[i] for i in inside)
+            total += own
+            rows.append((label, own))
+        lines = [f"  {label:<46} {own / self.turns * 1e6:8.1f} µs  {own / total * 100:5.1f} %" for label, own in rows]
+        lines.append(f"  {'whole turn (Bot.reply)':<46} {total / self.turns * 1e6:8.1f} µs")
+        return "\n".join(lines)
+
+
+def profile_turn(n: int = 1500, cprofile: bool = False) -> None:
+    """Where a turn's time goes, in this process, with the server's own state (SQLite store,
+    turn log, metrics): what a /api/chat request costs apart from HTTP. Prints Bot.reply's
+    median and p99, then the mean time of each part of a turn over other distinct questions,
+    and with `cprofile` cProfile's view of a third set."""
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(RATE_LIMIT_PER_MINUTE="0", BOT_DB=f"{tmp}/bot.sqlite3")
+        from bot import conversation
         from bot.app import AppState
         from bot.operations.settings import Settings
+        from bot.understanding.model import IntentModel
 
         # The state server.create_app builds (its per-turn log line goes to stderr here, to a file
         # in the table's runs), frozen as server.py freezes the served app's.
         state = AppState.create(Settings.from_env())
         gc.freeze()
-        texts = questions(50 + 2 * n)  # all different: the match cache never answers
+        texts = questions(50 + 3 * n)  # all different: the match cache never answers
         bot = state.bot
         for q in texts[:50]:
             bot.reply(q)
@@ -268,15 +321,39 @@ def profile_turn(n: int = 1500) -> None:
                 started = time.perf_counter()
                 bot.reply(q)
                 ms.append((time.perf_counter() - started) * 1000)
-        print(f"Bot.reply in process: median {statistics.median(ms):.3f} ms, p99 {percentile(ms, 99):.3f} ms")
+        print(f"Bot.reply in process, {n} distinct questions: median {statistics.median(ms):.3f} ms, "
+              f"mean {statistics.mean(ms):.3f} ms, p99 {percentile(ms, 99):.3f} ms")
         print(f"garbage collections by generation {pauses.count}, longest pause by generation (ms) "
               f"{[round(x * 1000, 2) for x in pauses.longest]}, {gc.get_freeze_count()} objects frozen")
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for q in texts[50 + n :]:
+
+        stages = Stages()
+        matcher = bot.core.matcher
+        labels = [label for label, _ in Stages.PARTS]
+        stages.wrap(matcher._analyzer, "features", labels[0])
+        stages.wrap(matcher, "_find", labels[1])
+        stages.wrap(matcher._lexical, "scores", labels[2])
+        stages.wrap(IntentModel, "proba", labels[3])
+        stages.wrap(matcher, "_match_cached", labels[4])
+        stages.wrap(conversation, "step", labels[5])
+        for name in ("load", "save"):
+            stages.wrap(bot.store, name, labels[6])
+        stages.wrap(bot, "_on_turn", labels[7])
+        stages.wrap(bot, "reply", labels[8])
+        for q in texts[50 + n : 50 + 2 * n]:
             bot.reply(q)
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+            stages.turns += 1
+        print(f"where a turn's time goes (mean over {n} other distinct questions):")
+        print(stages.table())
+        if cprofile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for q in texts[50 + 2 * n :]:
+                bot.reply(q)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
         state.close()
 
 
@@ -287,12 +364,14 @@ def main() -> None:
     parser.add_argument("--latency-requests", type=int, default=1000)
     parser.add_argument("--distinct", type=int, default=30_000,
                         help="how many different questions to cycle through (default: all different)")
-    parser.add_argument("--profile-turn", action="store_true", help="only profile Bot.reply in process")
+    parser.add_argument("--profile-turn", action="store_true",
+                        help="only time Bot.reply in process, and print where a turn's time goes")
+    parser.add_argument("--cprofile", action="store_true", help="with --profile-turn: add cProfile's view")
     parser.add_argument("--turns", type=int, default=1500,
                         help="with --profile-turn: distinct questions timed (10,000 meet a full collection)")
     args = parser.parse_args()
     if args.profile_turn:
-        profile_turn(args.turns)
+        profile_turn(args.turns, args.cprofile)
         return
     feeds = {"bot": Feed(args.distinct), "bare": Feed(args.distinct)}
     print(f"bench_http: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
@@ -332,11 +411,11 @@ def main() -> None:
     print(row("bot", b))
     print(row("bare", f))
     checks = [
-        ("throughput bot/bare", f"{ratio:.2f}", ratio >= 0.7, "≥ 0.7"),
-        ("latency p99", f"{percentile(b['ms'], 99):.2f} ms", percentile(b["ms"], 99) <= 3.0, "≤ 3 ms"),
+        ("throughput bot/bare", f"{ratio:.2f}", ratio >= 0.4, "≥ 0.4"),
+        ("latency p99", f"{percentile(b['ms'], 99):.2f} ms", percentile(b["ms"], 99) <= 2.0, "≤ 2 ms"),
         ("cold start", f"{b['cold']:.2f} s", b["cold"] <= 2.0, "≤ 2 s"),
-        ("memory after run", f"{b['rss']:.0f} MB", b["rss"] <= 300,
-         f"≤ 300 MB  (mapped files {b['rss_file']:.0f} MB, heap {b['rss_anon']:.0f} MB)"),
+        ("memory after run", f"{b['rss']:.0f} MB", b["rss"] <= 400,
+         f"≤ 400 MB  (mapped files {b['rss_file']:.0f} MB, heap {b['rss_anon']:.0f} MB)"),
         ("non-200 answers", str(b["bad"] + f["bad"]), b["bad"] + f["bad"] == 0, "0"),
     ]
     for name, value, ok, target in checks:
