@@ -105,9 +105,8 @@ def test_memory_store_sweeps_at_most_once_a_minute() -> None:
 
 def test_a_locked_database_is_store_unavailable_and_loses_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "s.db")
-    store = SqliteStore(path)
+    store = SqliteStore(path, lock_wait_seconds=0.05)  # not the 2 s a request would wait
     store.save("a", {"v": 1})
-    store._conn().execute("PRAGMA busy_timeout = 50")  # not the 10 s a request would wait
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
     try:
