@@ -11,6 +11,7 @@ day is kept as a month (the rules decide whether the day matters).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -160,9 +161,15 @@ def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placeme
 def fee_reason(norm: str, kb: Knowledge) -> str | None:
     """The fee case a message names (knowledge/messages.yaml fee_reason_words, tried in order)."""
     for reason, words in kb.messages["fee_reason_words"].items():
-        if any(normal(w) in norm for w in words):
+        if any(w in norm for w in _normalised(tuple(words))):
             return str(reason)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _normalised(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Staff's words in the form messages are compared in, made once per list (the lists never change)."""
+    return tuple(normal(w) for w in words)
 
 
 _PERMANENT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない")

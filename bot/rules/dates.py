@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 
+_FORMS_NEEDING_NOTHING = [(priority, form) for priority, form in enumerate(FORMS) if not form[2]]
+
+
 def find_dates(text: str, today: date) -> list[tuple[int, int, Found]]:
     """Every date-like span in `text`, in order: (start, end, a date, a partial date, or the reason it is not one).
 
@@ -64,7 +67,8 @@ def _find_dates(text: str, today: date) -> tuple[tuple[int, int, Found], ...]:
     normal, starts, ends = with_offsets(text)
     candidates: list[tuple[int, int, int, re.Match[str], Handler]] = []
     present = {word for word in NEEDED_WORDS if word in normal}
-    for priority, (pattern, handler, needs) in enumerate(FORMS):
+    # Most messages hold none of the words the forms need: only the forms that need none are tried.
+    for priority, (pattern, handler, needs) in enumerate(FORMS) if present else _FORMS_NEEDING_NOTHING:
         if needs and not all(present & group for group in needs):
             continue
         for match in pattern.finditer(normal):
