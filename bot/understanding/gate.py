@@ -69,12 +69,13 @@ class Gate:
         self._in_domain = in_domain
         self._inside = np.flatnonzero(in_domain)
         self._outside = np.flatnonzero(~in_domain)
+        self._any_inside = bool(in_domain.any())
         self._has_model = has_model
         self._accept = accept_threshold
 
     def ours(self, e: Evidence, scores: np.ndarray) -> float:
         """The belief, 0..1, that the message is about our domain."""
-        if not self._in_domain.any():
+        if not self._any_inside:
             return 0.0
         if not self._has_model:
             # The old rule as a number: the best in-domain score, or 0 when an

@@ -91,6 +91,7 @@ class Matcher:
         self._names = [i.name for i in intents]
         self._intents = {i.name: i for i in intents}
         self._in_domain = np.array([i.in_domain for i in intents], dtype=bool)
+        self._any_in_domain = bool(self._in_domain.any())
         self._concepts = ConceptFinder(concepts_of({i.name: dict(i.deciding) for i in intents if i.deciding}),
                                        analyzer.normalize, analyzer.reading_of)
         self._concept_owner = {cn.name: self._names.index(cn.intent) for cn in self._concepts.concepts}
@@ -242,10 +243,10 @@ class Matcher:
         ranking = tuple(self.rank_from(scores, 5))
         inside = np.where(self._in_domain, scores, -1.0)
         best = int(inside.argmax())
-        best_score = round(float(scores[best]), 4) if self._in_domain.any() else 0.0
+        best_score = round(float(scores[best]), 4) if self._any_in_domain else 0.0
         ours = self._gate.ours(evidence, scores)
         in_domain_score = round(min(best_score, ours), 4)
-        if not self._in_domain.any() or not self._gate.accepts(ours, best_score):
+        if not self._any_in_domain or not self._gate.accepts(ours, best_score):
             return MatchResult(None, best_score, ranking, names=names, ours=ours, in_domain_score=in_domain_score)
         runner_up = float(np.partition(inside, -2)[-2]) if len(inside) > 1 else -1.0
         ambiguous = best_score - runner_up < self.config.clarify_margin
