@@ -247,6 +247,7 @@ def test_names_are_found_and_replaced(analyzer: Analyzer, typed: str, names: tup
         "てすうりょう いくら",  # hiragana: りょう is a given name to the dictionary
         "よやく いりますか",
         "有効期限通地書 紛失",  # a typo of 通知書 read as the family name 通地, inside a longer noun
+        "有効期限痛知書をなくした",  # another typo: 痛 read as a suffix, then 知書 as a name (blind set C)
         "座間市役所の窓口は何時まで?",
         "署名用電子証明書の有効期限を計算して",
         "I forgot my PIN, may I ask on this page?",  # English words the dictionary tags as names
