@@ -30,11 +30,15 @@ from bot.understanding.tokenizer import shared_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# httpx builds a TLS context (~50 ms of CPU) for every client it makes; the tests speak plain HTTP
+# to 127.0.0.1, so the clients they make take this one instead.
+TLS = httpx.create_ssl_context()
+
 # The tests' one-off requests to 127.0.0.1 go through this client: httpx.get() and the like build
-# a client, and with it a TLS context (~50 ms of CPU), on every call. It behaves as those calls
-# did: no keep-alive (each request opens its own connection, so none reaches a restarted server
-# over a stale one) and no cookie jar (no request carries what an earlier answer set).
-loopback = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0),
+# a client, and with it a TLS context, on every call. It behaves as those calls did: no keep-alive
+# (each request opens its own connection, so none reaches a restarted server over a stale one)
+# and no cookie jar (no request carries what an earlier answer set).
+loopback = httpx.Client(verify=TLS, limits=httpx.Limits(max_keepalive_connections=0),
                         cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
 
 
