@@ -143,7 +143,7 @@ def test_line_webhook_bodies(fuzz_server: LiveServer, body: Any, signed: bool, r
     digest = hmac.new(SECRET.encode(), content, hashlib.sha256).digest()
     signature = base64.b64encode(digest).decode() if signed else "bm90IGEgc2lnbmF0dXJl"
     response = loopback.post(f"{fuzz_server.url}/webhook/line", content=content, timeout=30,
-                          headers={"content-type": "application/json", "x-line-signature": signature})
+                             headers={"content-type": "application/json", "x-line-signature": signature})
     assert response.status_code < 500, (content[:300], response.status_code, response.text[:300])
     if not signed:
         assert response.status_code in (401, 403), response.text
