@@ -6,27 +6,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-import httpx
 from fastapi.testclient import TestClient
 
 from bot.operations.assets import CACHE_CONTROL, load_assets
-from conftest import ROOT, LiveServer
+from conftest import ROOT, LiveServer, loopback
 
 WEB = ROOT / "web"
 
 
 def test_widget_files_revalidate_with_their_etag_over_a_real_connection(city_server: LiveServer) -> None:
     for name in ("widget.js", "widget.css"):
-        first = httpx.get(f"{city_server.url}/{name}")
+        first = loopback.get(f"{city_server.url}/{name}")
         assert first.status_code == 200
         assert first.content == (WEB / name).read_bytes()
         assert first.headers["cache-control"] == CACHE_CONTROL
         etag = first.headers["etag"]
-        again = httpx.get(f"{city_server.url}/{name}", headers={"If-None-Match": etag})
+        again = loopback.get(f"{city_server.url}/{name}", headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.content == b""
         assert again.headers["etag"] == etag and again.headers["cache-control"] == CACHE_CONTROL
         assert again.headers["x-content-type-options"] == "nosniff"
-        stale = httpx.get(f"{city_server.url}/{name}", headers={"If-None-Match": '"an-older-release"'})
+        stale = loopback.get(f"{city_server.url}/{name}", headers={"If-None-Match": '"an-older-release"'})
         assert stale.status_code == 200 and stale.content == first.content
 
 

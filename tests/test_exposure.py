@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import METRICS_TOKEN, LiveServer
+from conftest import METRICS_TOKEN, LiveServer, loopback
 
 LOOPBACK = ("127.0.0.1", 40000)
 ELSEWHERE = ("192.0.2.7", 40000)  # TEST-NET-1: an address that is not this machine's
@@ -27,14 +27,14 @@ def assert_refused(response: httpx.Response, status: int, code: str) -> None:
 
 def test_with_a_token_metrics_answer_only_the_bearer_over_a_real_connection(city_server: LiveServer) -> None:
     url = city_server.url + "/metrics"
-    missing = httpx.get(url)  # from 127.0.0.1: loopback alone is not enough once a token is set
+    missing = loopback.get(url)  # from 127.0.0.1: loopback alone is not enough once a token is set
     assert_refused(missing, 401, "metrics_token_required")
     assert missing.headers["www-authenticate"].startswith("Bearer")
-    assert_refused(httpx.get(url, headers={"Authorization": "Bearer wrong-token-0123456789"}), 401,
+    assert_refused(loopback.get(url, headers={"Authorization": "Bearer wrong-token-0123456789"}), 401,
                    "metrics_token_required")
-    assert_refused(httpx.get(url, headers={"Authorization": f"Basic {METRICS_TOKEN}"}), 401, "metrics_token_required")
-    assert_refused(httpx.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}x"}), 401, "metrics_token_required")
-    scraped = httpx.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert_refused(loopback.get(url, headers={"Authorization": f"Basic {METRICS_TOKEN}"}), 401, "metrics_token_required")
+    assert_refused(loopback.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}x"}), 401, "metrics_token_required")
+    scraped = loopback.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
     assert "chatbot_http_requests_total" in scraped.text

@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from conftest import LiveServer
+from conftest import LiveServer, loopback
 
 MAX_EXAMPLES = 50
 
@@ -143,8 +142,8 @@ def test_line_webhook_bodies(fuzz_server: LiveServer, body: Any, signed: bool, r
     content = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
     digest = hmac.new(SECRET.encode(), content, hashlib.sha256).digest()
     signature = base64.b64encode(digest).decode() if signed else "bm90IGEgc2lnbmF0dXJl"
-    response = httpx.post(f"{fuzz_server.url}/webhook/line", content=content, timeout=30,
-                          headers={"content-type": "application/json", "x-line-signature": signature})
+    response = loopback.post(f"{fuzz_server.url}/webhook/line", content=content, timeout=30,
+                             headers={"content-type": "application/json", "x-line-signature": signature})
     assert response.status_code < 500, (content[:300], response.status_code, response.text[:300])
     if not signed:
         assert response.status_code in (401, 403), response.text

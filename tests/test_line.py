@@ -21,7 +21,7 @@ from bot.channels.line_messages import MAX_LABEL_CHARS, MAX_QUICK_REPLIES, MAX_T
 from bot.engine import valid_session_id
 from bot.knowledge.message import Message
 from bot.operations.settings import ConfigError
-from conftest import LiveServer, start_redis
+from conftest import LiveServer, loopback, start_redis
 from fake_line_api import PUSH, REPLY, Call, FakeLineApi
 
 SECRET = "test-channel-secret"
@@ -83,7 +83,7 @@ def post(server: LiveServer, events: list[dict[str, Any]], *, body: bytes | None
         headers["x-line-signature"] = sig
     elif secret is not None:
         headers["x-line-signature"] = signature(secret, raw)
-    return httpx.post(server.url + "/webhook/line", content=raw, headers=headers, timeout=10)
+    return loopback.post(server.url + "/webhook/line", content=raw, headers=headers, timeout=10)
 
 
 def say(server: LiveServer, fake: FakeLineApi, user: str, said: str) -> Call:
@@ -146,9 +146,13 @@ def test_the_channel_takes_its_settings_from_the_app_it_is_built_for(app_factory
     app_factory(line_municipality="zama")
 
 
-def test_without_a_channel_secret_the_route_says_why(server_factory: Any, fake: FakeLineApi) -> None:
-    server = server_factory(**line_env(fake, LINE_CHANNEL_SECRET=""))
-    error = assert_error(post(server, [text(new_user(), "暗証番号を忘れた")]), 503)
+def test_without_a_channel_secret_the_route_says_why(app_factory: Any, fake: FakeLineApi) -> None:
+    # Refused before any call to LINE, so the app in process (LINE_CHANNEL_SECRET="" reads as unset).
+    app = app_factory(line_channel_secret=None, line_channel_access_token=TOKEN, line_api_base=fake.url)
+    raw = json.dumps({"destination": "Ubot", "events": [text(new_user(), "暗証番号を忘れた")]}).encode()
+    response = app.post("/webhook/line", content=raw,
+                        headers={"content-type": "application/json", "x-line-signature": signature(SECRET, raw)})
+    error = assert_error(response, 503)
     assert "LINE_CHANNEL_SECRET" in error["message"]
 
 
@@ -160,7 +164,7 @@ def test_a_text_message_gets_one_reply_with_the_same_answer_as_the_web(shared_se
     assert call.headers["authorization"] == f"Bearer {TOKEN}"
     assert "x-line-retry-key" not in call.headers  # LINE refuses the retry key on replies
     assert "再設定" in call.text()
-    web = httpx.post(shared_server.url + "/api/chat", json={"text": "暗証番号を忘れた"}).json()
+    web = loopback.post(shared_server.url + "/api/chat", json={"text": "暗証番号を忘れた"}).json()
     # The same words; LINE adds the official pages as a line each, since it shows no link list.
     assert call.texts() == [m["text"] + "".join(f"\n出典:{link['title']} {link['url']}" for link in m["links"])
                             for m in web["messages"]]
@@ -196,7 +200,7 @@ def test_a_follow_event_gets_the_greeting_and_topic_buttons(shared_server: LiveS
     ev = event("follow", new_user(), follow={"isUnblocked": False})
     assert post(shared_server, [ev]).status_code == 200
     [call] = line.wait_for(1)
-    welcome = httpx.get(shared_server.url + "/api/welcome").json()
+    welcome = loopback.get(shared_server.url + "/api/welcome").json()
     assert call.texts() == [m["text"] for m in welcome["messages"]]
     labels = [i["action"]["label"] for i in call.body["messages"][-1]["quickReply"]["items"]]
     assert labels == welcome["messages"][-1]["quick_replies"] and len(labels) >= 4
@@ -245,8 +249,8 @@ def test_a_full_expiry_calculation_over_line(shared_server: LiveServer, line: Fa
     assert "同じ日" in [i["action"]["text"] for i in asked.body["messages"][-1]["quickReply"]["items"]]
     result = say(shared_server, line, user, "同じ日").text()
     # rules.md: the 5th birthday strictly after the 2023-03-01 issue day; the rules route agrees.
-    rules = httpx.post(shared_server.url + "/api/rules/expiry",
-                       json={"birth_date": "1990-05-10", "issued_on": "2023-03-01"}).json()
+    rules = loopback.post(shared_server.url + "/api/rules/expiry",
+                          json={"birth_date": "1990-05-10", "issued_on": "2023-03-01"}).json()
     assert rules["user_certificate_expires_on"] == "2027-05-10"
     assert "利用者証明用電子証明書:2027年5月10日" in result
     assert "2032年5月10日" in result  # the card

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from conftest import CITY_ORIGIN, LiveServer
+from conftest import CITY_ORIGIN, LiveServer, loopback
 
 
 def handshake(url: str, origin: str | None, headers: dict[str, str] | None = None) -> dict[str, Any] | int:
@@ -60,10 +60,8 @@ def test_behind_a_tls_proxy_the_bots_own_origin_is_https(city_server: LiveServer
 
 
 def test_refused_sockets_leave_the_http_routes_as_they_were(city_server: LiveServer) -> None:
-    import httpx
-
     assert handshake(city_server.ws_url, "https://evil.example") == 403
-    response = httpx.post(city_server.url + "/api/chat", json={"text": "手数料はいくら?"}, headers={"Origin": CITY_ORIGIN})
+    response = loopback.post(city_server.url + "/api/chat", json={"text": "手数料はいくら?"}, headers={"Origin": CITY_ORIGIN})
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == CITY_ORIGIN
 

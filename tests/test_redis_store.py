@@ -22,7 +22,7 @@ import redis
 from bot.operations.settings import ConfigError
 from bot.stores.redis_store import EVENT_TTL_SECONDS, RedisStore, _without_password
 from bot.stores.sessions import MemoryStore, SqliteStore
-from conftest import start_redis
+from conftest import TLS, start_redis
 
 
 def _free_port() -> int:
@@ -232,7 +232,7 @@ def test_redis_going_down_is_a_503_the_widget_can_retry(server_factory: Any) -> 
     proc, url = start_redis()
     try:
         server = server_factory(SESSION_STORE="redis", REDIS_URL=url)
-        with httpx.Client(base_url=server.url, timeout=20) as client:
+        with httpx.Client(base_url=server.url, verify=TLS, timeout=20) as client:
             first = client.post("/api/chat", json={"text": "有効期限を計算したい"})
             assert first.status_code == 200 and "生年月日" in first.text
             proc.terminate()

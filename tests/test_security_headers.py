@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
 from bot.operations.security_headers import DEMO_PAGE_CSP
-from conftest import CITY_ORIGIN, METRICS_TOKEN, ROOT, LiveServer
+from conftest import CITY_ORIGIN, METRICS_TOKEN, ROOT, LiveServer, loopback
 
 STRICT_ENOUGH = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
 
@@ -39,7 +38,7 @@ def test_every_answer_carries_nosniff_and_a_referrer_policy(
     city_server: LiveServer, method: str, path: str, body: object
 ) -> None:
     headers = {"Origin": CITY_ORIGIN, "Access-Control-Request-Method": "POST"} if method == "OPTIONS" else {}
-    response = httpx.request(method, city_server.url + path, json=body, headers=headers)
+    response = loopback.request(method, city_server.url + path, json=body, headers=headers)
     assert response.headers["x-content-type-options"] == "nosniff", (response.status_code, response.headers)
     assert response.headers["referrer-policy"] in STRICT_ENOUGH
 
@@ -47,14 +46,14 @@ def test_every_answer_carries_nosniff_and_a_referrer_policy(
 def test_served_files_have_the_types_nosniff_needs(city_server: LiveServer) -> None:
     for path, media_type in [("/", "text/html"), ("/widget.js", "text/javascript"), ("/demo.js", "text/javascript"),
                              ("/widget.css", "text/css"), ("/demo.css", "text/css")]:
-        response = httpx.get(city_server.url + path)
+        response = loopback.get(city_server.url + path)
         assert response.status_code == 200
         assert response.headers["content-type"] == media_type + "; charset=utf-8", path
 
 
 def test_the_demo_page_has_a_policy_without_inline_script(city_server: LiveServer) -> None:
     for path in ("/", "/index.html"):
-        response = httpx.get(city_server.url + path)
+        response = loopback.get(city_server.url + path)
         assert response.headers["content-security-policy"] == DEMO_PAGE_CSP
     policy = directives(DEMO_PAGE_CSP)
     assert policy["default-src"] == ["'none'"]
@@ -70,5 +69,5 @@ def test_the_demo_page_has_a_policy_without_inline_script(city_server: LiveServe
 
 
 def test_the_metrics_token_is_never_in_an_answer(city_server: LiveServer) -> None:
-    scraped = httpx.get(city_server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    scraped = loopback.get(city_server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert METRICS_TOKEN not in scraped.text and METRICS_TOKEN not in str(scraped.headers)

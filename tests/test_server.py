@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import rules
 from bot.operations import privacy
-from conftest import ROOT, LiveServer
+from conftest import ROOT, TLS, LiveServer
 
 TODAY = date(2026, 1, 15)
 MESSAGES = yaml.safe_load((ROOT / "knowledge" / "messages.yaml").read_text(encoding="utf-8"))
@@ -51,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
+    with httpx.Client(base_url=server.url, verify=TLS, timeout=30) as c:
         yield c
 
 
@@ -521,7 +521,7 @@ def test_secrets_are_masked_in_the_reply_and_never_stored(server_factory: Callab
         "full_width": (f"マイナンバー{full_width}", [full_width, my_number]),
         "signature_pin": ("署名用のパスワードはKQ7ZX93PLMです", ["KQ7ZX93PLM"]),
     }
-    with httpx.Client(base_url=live.url, timeout=30) as c:
+    with httpx.Client(base_url=live.url, verify=TLS, timeout=30) as c:
         for text, _ in secrets.values():
             body = chat(c, text, session)
             assert body["messages"][0]["text"] == privacy.WARNING_TEXT, body
@@ -543,7 +543,7 @@ def test_names_typed_in_the_chat_never_reach_the_log(server_factory: Callable[..
     live = server_factory()
     typed = ["山田太郎です。暗証番号を忘れてしまいました", "母の佐藤花子の代わりに更新できますか", "ﾀｶﾊｼです、手数料は?",
              "ジョン・スミスと申します。在留期間が延びたら証明書はどうなりますか"]
-    with httpx.Client(base_url=live.url, timeout=30) as c:
+    with httpx.Client(base_url=live.url, verify=TLS, timeout=30) as c:
         for text in typed:
             assert chat(c, text)["intent"] is not None, text  # a name does not hide the question
     live.stop()  # the turn log flushes on shutdown; the file is read at rest
@@ -563,10 +563,10 @@ def _individual_number(eleven: str) -> str:
 
 def test_sessions_survive_a_restart(server_factory: Callable[..., LiveServer]) -> None:
     live = server_factory(BOT_TODAY=TODAY.isoformat())
-    with httpx.Client(base_url=live.url, timeout=30) as c:
+    with httpx.Client(base_url=live.url, verify=TLS, timeout=30) as c:
         session_id = start_expiry_dialogue(c, municipality="zama")
     live.restart()
-    with httpx.Client(base_url=live.url, timeout=30) as c:
+    with httpx.Client(base_url=live.url, verify=TLS, timeout=30) as c:
         done = finish_expiry_dialogue(c, session_id)
         assert done["result"] == EXPECTED_DIALOGUE
         assert "座間市" in said(chat(c, "窓口の受付時間を教えて", session_id))

@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
@@ -192,8 +194,19 @@ def new_chat(browser: Browser) -> Iterator[Callable[..., Chat]]:
     assert [r for chat in chats for r in chat.csp_refusals] == []
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One bot for the tests that only talk to it: each page has its own browser context, so its own
+    sessionStorage and session, and the rate limit is off, so no test sees what another left."""
+    live = LiveServer({"BOT_DB": str(tmp_path_factory.mktemp("widget") / "bot.sqlite3"), "RATE_LIMIT_PER_MINUTE": "0"})
+    live.start()
+    yield live
+    live.stop()
+
+
 @pytest.fixture
-def server(server_factory: Callable[..., Any]) -> Any:
+def own_server(server_factory: Callable[..., LiveServer]) -> LiveServer:
+    """A bot of the test's own, for the tests that stop and start it."""
     return server_factory()
 
 
@@ -381,22 +394,22 @@ def test_reload_keeps_the_conversation_and_new_conversation_starts_fresh(
     assert all(item["role"] == "bot" for item in chat.stored()["items"])
 
 
-def test_server_restart_is_survived_with_the_same_session(server: Any, new_chat: Callable[..., Chat]) -> None:
-    chat = new_chat(server.url + "/")
+def test_server_restart_is_survived_with_the_same_session(own_server: LiveServer, new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat(own_server.url + "/")
     page = chat.page
     chat.open()
     chat.ask("電子証明書の有効期限は何年ですか")
     session = chat.stored()["sessionId"]
 
     # Down: the widget says so, and a message typed meanwhile waits instead of being lost.
-    server.stop()
+    own_server.stop()
     expect(page.locator(".mnc-status")).to_contain_text("再接続")
     page.locator(INPUT).fill("暗証番号を忘れました")
     page.locator(INPUT).press("Enter")
     expect(page.locator(USER).last).to_contain_text("暗証番号を忘れました")
     expect(page.locator(".mnc-typing")).to_be_visible()
     bots = page.locator(BOT).count()
-    server.start()
+    own_server.start()
     expect(page.locator(BOT)).not_to_have_count(bots, timeout=20_000)
     expect(page.locator(ERROR)).to_have_count(0)
     assert chat.stored()["sessionId"] == session
@@ -404,7 +417,7 @@ def test_server_restart_is_survived_with_the_same_session(server: Any, new_chat:
     # A restart while connected: the next question is answered in the same conversation,
     # and the socket comes back resuming it.
     sockets = chat.sockets
-    server.restart()
+    own_server.restart()
     answer_seen = page.locator(BOT).count()
     page.locator(INPUT).fill("更新はいつからできますか")
     page.locator(INPUT).press("Enter")
@@ -444,12 +457,12 @@ def test_falls_back_to_http_when_websockets_are_blocked(server: Any, new_chat: C
 
 
 @pytest.fixture
-def site_factory(server: Any) -> Iterator[Callable[..., str]]:
+def site_factory() -> Iterator[Callable[..., str]]:
     """Call to get the URL of a municipal page on another origin (its own port) that embeds the bot
-    with one tag; `policy` is the Content-Security-Policy the page is served with."""
+    `server` with one tag; `policy` is the Content-Security-Policy the page is served with."""
     sites: list[http.server.ThreadingHTTPServer] = []
 
-    def make(policy: str | None = None) -> str:
+    def make(server: LiveServer, policy: str | None = None) -> str:
         body = EMBED_PAGE.replace('src="/widget.js"', f'src="{server.url}/widget.js"')
         if policy is not None:
             body = body.replace('<link rel="icon" href="data:,">', "")  # the page's own, not the widget's
@@ -469,7 +482,8 @@ def site_factory(server: Any) -> Iterator[Callable[..., str]]:
                 pass
 
         site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        threading.Thread(target=site.serve_forever, daemon=True).start()
+        # Polled every 50 ms, not 500: shutdown() at teardown waits for the poll.
+        threading.Thread(target=site.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         sites.append(site)
         return f"http://127.0.0.1:{site.server_address[1]}/kurashi/mynumber.html"
 
@@ -480,8 +494,8 @@ def site_factory(server: Any) -> Iterator[Callable[..., str]]:
 
 
 @pytest.fixture
-def other_site(site_factory: Callable[..., str]) -> str:
-    return site_factory()
+def other_site(server: LiveServer, site_factory: Callable[..., str]) -> str:
+    return site_factory(server)
 
 
 def test_embeds_on_another_sites_page_with_one_tag(
@@ -647,7 +661,7 @@ def test_embeds_on_a_page_with_a_strict_content_security_policy(
     # README's policy, with Trusted Types enforced on top: the widget never writes HTML from strings.
     policy = host_page_policy(server) + "; require-trusted-types-for 'script'"
     assert "unsafe" not in policy and server.url in policy
-    chat = new_chat(site_factory(policy))
+    chat = new_chat(site_factory(server, policy))
     page = chat.page
     # The policy is in force: an inline script is refused (by script-src, or earlier by Trusted Types).
     inline = page.evaluate("""() => { try { const s = document.createElement('script');
@@ -673,7 +687,7 @@ def test_a_policy_without_the_bots_websocket_address_still_gets_answers_over_htt
     ws = server.url.replace("http://", "ws://")
     policy = host_page_policy(server).replace(" " + ws, "")
     assert ws not in policy
-    chat = new_chat(site_factory(policy))
+    chat = new_chat(site_factory(server, policy))
     page = chat.page
     chat.open()
     answer = chat.ask("電子証明書の有効期限は何年ですか")
@@ -685,10 +699,10 @@ def test_a_policy_without_the_bots_websocket_address_still_gets_answers_over_htt
 
 
 def test_the_connection_state_machine_over_a_real_server(
-    server: Any, site_factory: Callable[..., str], new_chat: Callable[..., Chat]
+    own_server: LiveServer, site_factory: Callable[..., str], new_chat: Callable[..., Chat]
 ) -> None:
     """The transitions README's table names, as a real server goes away and comes back."""
-    chat = new_chat(server.url + "/", init_script=STATE_LOG)
+    chat = new_chat(own_server.url + "/", init_script=STATE_LOG)
     page = chat.page
     page.wait_for_timeout(300)
     assert chat.state() == "idle" and chat.sockets == 0  # nothing is opened before the panel
@@ -699,12 +713,12 @@ def test_the_connection_state_machine_over_a_real_server(
 
     # The server goes away: the open socket drops (backoff, 再接続 shown), and each new socket fails
     # at once (connecting, backoff again, with a longer delay); never http_only, a socket has worked.
-    server.stop()
+    own_server.stop()
     expect(page.locator(".mnc-status")).to_contain_text("再接続")
     chat.wait_for(lambda: chat.states()[4:].count("backoff") >= 2)
     # The browser says it is online again: out of backoff at once, not when the delay is over.
     assert page.evaluate(WAKE_IN_BACKOFF) == "connecting"
-    server.start()
+    own_server.start()
     chat.wait_for(lambda: chat.state() == "open", 20)
     while_down = chat.states()[3:]
     assert while_down[:2] == ["open", "backoff"] and while_down[-3:] == ["connecting", "awaiting_welcome", "open"]
@@ -720,8 +734,8 @@ def test_the_connection_state_machine_over_a_real_server(
 
     # A page whose policy refuses the socket (Chromium: error without close): every socket fails,
     # and the fifth failure without one ever working leaves WebSockets alone for the page.
-    ws = server.url.replace("http://", "ws://")
-    blocked = new_chat(site_factory(host_page_policy(server).replace(" " + ws, "")), init_script=STATE_LOG)
+    ws = own_server.url.replace("http://", "ws://")
+    blocked = new_chat(site_factory(own_server, host_page_policy(own_server).replace(" " + ws, "")), init_script=STATE_LOG)
     blocked.open()  # the greeting comes over HTTP after the first failure
     while blocked.page.evaluate(WAKE_IN_BACKOFF) == "connecting":
         pass  # each wake is one more socket refused
@@ -733,7 +747,7 @@ def test_the_connection_state_machine_over_a_real_server(
     blocked.csp_refusals.clear()  # expected here; the fixture checks every other page has none
 
     # Without WebSocket at all there is nothing to try.
-    bare = new_chat(server.url + "/", init_script=NO_WEBSOCKET + STATE_LOG)
+    bare = new_chat(own_server.url + "/", init_script=NO_WEBSOCKET + STATE_LOG)
     bare.open()
     assert bare.states() == ["idle", "http_only"]
 
@@ -751,21 +765,22 @@ def widget_parts() -> set[str]:
     return parts
 
 
-def test_every_part_of_the_widget_is_served_like_widget_js(server_factory: Callable[..., Any]) -> None:
-    """Each file widget.js loads is small, cached safely and, being a module, fetched with CORS."""
+def test_every_part_of_the_widget_is_served_like_widget_js(app_factory: Callable[..., TestClient]) -> None:
+    """Each file widget.js loads is small, cached safely and, being a module, fetched with CORS.
+    (Headers and bodies only: the app in process, no socket; Chromium loads the parts in the tests above.)"""
     city = "https://www.city.example"
-    bot = server_factory(CORS_ALLOW_ORIGINS=city)
+    bot = app_factory(cors_allow_origins=(city,))
     parts = widget_parts()
     assert parts == {p.name for p in WEB.glob("widget-*.js")}  # none missing, none left over
     for name in ["widget.js", *sorted(parts)]:
         body = (WEB / name).read_bytes()
         assert body.count(b"\n") <= 400, name
-        first = httpx.get(f"{bot.url}/{name}", headers={"Origin": city})
+        first = bot.get(f"/{name}", headers={"Origin": city})
         assert first.status_code == 200 and first.content == body, name
         assert first.headers["content-type"].startswith("text/javascript"), name  # or no browser runs a module
         assert first.headers["cache-control"] == "public, no-cache", name
         assert first.headers["access-control-allow-origin"] == city, name
-        again = httpx.get(f"{bot.url}/{name}", headers={"Origin": city, "If-None-Match": first.headers["etag"]})
+        again = bot.get(f"/{name}", headers={"Origin": city, "If-None-Match": first.headers["etag"]})
         assert again.status_code == 304 and again.headers["access-control-allow-origin"] == city, name
 
 

@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bot import rules
-from conftest import ROOT, LiveServer
+from conftest import ROOT, TLS, LiveServer
 
 MESSAGES = yaml.safe_load((ROOT / "knowledge" / "messages.yaml").read_text(encoding="utf-8"))
 ISSUED_ON = date(2021, 3, 1)
@@ -175,7 +175,7 @@ def test_chat_over_http_and_ws_share_one_session(server: LiveServer) -> None:
         async with connect(server.ws_url) as ws:
             session_id = await hello(ws)
             await ask(ws, {"type": "message", "id": 1, "text": "有効期限を計算して", "session_id": session_id})
-            async with httpx.AsyncClient(base_url=server.url) as http:
+            async with httpx.AsyncClient(base_url=server.url, verify=TLS) as http:
                 response = await http.post("/api/chat", json={"text": "1990年5月10日生まれ", "session_id": session_id})
                 assert MESSAGES["ask_issued_on"] in said(response.json())
             issued = await ask(ws, {"type": "message", "id": 2, "text": "2023年3月1日に発行", "session_id": session_id})
