@@ -103,6 +103,28 @@ def test_memory_store_sweeps_at_most_once_a_minute() -> None:
     assert store.held() == 1
 
 
+def test_a_store_opening_while_another_writer_holds_the_lock_waits_for_it(tmp_path: Path) -> None:
+    # The turn log opens the same file just before and prunes at once: the store's schema waits its turn.
+    path = str(tmp_path / "s.db")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        started = time.monotonic()
+        store = SqliteStore(path, sweep_seconds=3600)
+        assert time.monotonic() - started >= 0.15  # it waited for the lock rather than failing
+        store.save("a", {"v": 1})
+        assert store.load("a") == {"v": 1}
+        store.close()
+    finally:
+        release.join()
+        other.close()
+
+
 def test_a_locked_database_is_store_unavailable_and_loses_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "s.db")
     store = SqliteStore(path, lock_wait_seconds=0.05)  # not the 2 s a request would wait

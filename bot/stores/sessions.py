@@ -18,11 +18,12 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 State = dict[str, Any]
+_T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
 EVENT_TTL_SECONDS = 7 * 86400  # LINE redelivers for far less than a week
@@ -128,7 +129,7 @@ class SqliteStore:
         self._connections_lock = threading.Lock()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn().executescript(
+        self._retrying(lambda conn: conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS sessions (
                 id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
@@ -137,7 +138,7 @@ class SqliteStore:
                 key TEXT PRIMARY KEY, at REAL NOT NULL);
             CREATE INDEX IF NOT EXISTS seen_events_at ON seen_events (at);
             """
-        )
+        ))
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._sweep_or_log()  # before the first turn, so a restart never serves a stale row
@@ -208,12 +209,15 @@ class SqliteStore:
         return cur.rowcount == 1
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
-        """Run one statement, trying again while another writer holds the lock, for up to the lock wait."""
+        return self._retrying(lambda conn: conn.execute(sql, params))
+
+    def _retrying(self, run: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run on this thread's connection, trying again while another writer holds the lock, for up to the lock wait."""
         conn = self._conn()
         deadline = time.monotonic() + self._lock_wait
         for attempt in itertools.count():
             try:
-                return conn.execute(sql, params)
+                return run(conn)
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
                     raise
