@@ -68,6 +68,29 @@ def test_the_background_sweeper_deletes_without_a_request(tmp_path: Path) -> Non
     store.close()
 
 
+def test_saves_leave_checkpoints_to_the_background_and_the_log_stays_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    wal = Path(f"{path}-wal")
+    quiet = SqliteStore(str(path), sweep_seconds=3600, checkpoint_seconds=3600)
+    for i in range(1500):  # past SQLite's own 1,000-page threshold: no save checkpoints
+        quiet.save(f"s{i}", {"i": i, "pad": "x" * 3000})
+    grown = wal.stat().st_size
+    assert grown > 1000 * 4096
+    quiet.close()
+    wal.unlink(missing_ok=True)
+    Path(f"{path}-shm").unlink(missing_ok=True)
+    path.unlink()
+
+    store = SqliteStore(str(path), sweep_seconds=3600, checkpoint_seconds=0.05)
+    for i in range(1500):
+        store.save(f"s{i}", {"i": i, "pad": "x" * 3000})
+        if i % 100 == 99:
+            time.sleep(0.1)  # the background thread checkpoints; the next saves reuse the log
+    assert wal.stat().st_size < grown / 3
+    assert store.load("s1499") == {"i": 1499, "pad": "x" * 3000}
+    store.close()
+
+
 def test_close_from_another_thread_closes_every_connection(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "bot.sqlite3"), sweep_seconds=3600)
     threads = [threading.Thread(target=store.save, args=(f"s{i}", {"i": i})) for i in range(4)]
