@@ -31,9 +31,10 @@ def _renewed(slots: Slots, facts: Facts) -> bool:
 
 def _remembered(condition: Condition) -> Condition:
     """`condition`, remembered for the last few values: a turn asks it once to advance and once
-    to ask, and the costly ones try every day of a month the citizen gave without its day."""
+    to ask, and the costly ones try every day of a month the citizen gave without its day.
+    The values hold a person's dates, so only a handful are kept (the turns in flight)."""
 
-    @functools.lru_cache(maxsize=256)
+    @functools.lru_cache(maxsize=8)
     def known(slots: tuple[tuple[str, str], ...], facts: tuple[tuple[str, Any], ...]) -> bool:
         return condition(dict(slots), dict(facts))
 
