@@ -2,7 +2,8 @@
 
 `create_app(settings)` builds an app from the settings it is given, so a test can build as
 many differently configured apps in one process as it needs. `uvicorn server:app` serves
-the one built from the environment (bot/operations/settings.py).
+the one built from the environment (bot/operations/settings.py), when first asked for:
+importing this module builds nothing.
 """
 
 from __future__ import annotations
@@ -222,11 +223,23 @@ def _add_routes(app: FastAPI, state: AppState) -> None:
         return asset.response(request.headers.get("if-none-match"), page)
 
 
-app = create_app(Settings.from_env())  # `uvicorn server:app`
-# What start-up built (the matcher's index, the knowledge, the app and its routes) lives as
-# long as the process: move it out of the garbage collector's reach. A full collection then
-# walks only what requests left behind; before, one came every ~8,000 distinct questions and
-# stopped every request for ~80 ms (bench/README.md). Here and not in create_app or the
-# lifespan: the tests build many apps in one process, and freezing those would keep every
-# test's garbage cycles for the rest of the run.
-gc.freeze()
+def serving_app(settings: Settings, *, core: Core | None = None) -> FastAPI:
+    """The app a server process serves for the rest of its life: `create_app`, and then what
+    start-up built (the matcher's index, the knowledge, the app and its routes) is moved out of
+    the garbage collector's reach. A full collection then walks only what requests left behind;
+    before, one came every ~8,000 distinct questions and stopped every request for ~80 ms
+    (bench/README.md). Not in create_app: the tests build many apps in one process, and freezing
+    those would keep every test's garbage cycles for the rest of the run."""
+    built = create_app(settings, core=core)
+    gc.freeze()
+    return built
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`server:app`, as `uvicorn server:app` asks for it: built from the environment on first use
+    rather than on import, so importing this module for `create_app` (the tests, the benchmarks)
+    opens no database and starts no thread."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    app: FastAPI = globals().setdefault("app", serving_app(Settings.from_env()))
+    return app

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from bot import conversation
@@ -105,6 +105,17 @@ class Core:
     matcher: Matcher
     context: conversation.Context
     dialogue: conversation.Config
+
+    # The settings load() reads (and matcher_config): apps whose settings agree on these may share
+    # one Core. tests/test_engine.py checks the list against the code.
+    SETTINGS_READ: ClassVar[frozenset[str]] = frozenset({
+        "intents_path", "knowledge_dir", "model_path", "accept_threshold", "clarify_margin", "domain_threshold",
+        "menu_below"})
+
+    @classmethod
+    def shares(cls, one: Settings, other: Settings) -> bool:
+        """Whether a Core loaded for `one` is the Core `other` would load."""
+        return all(getattr(one, name) == getattr(other, name) for name in cls.SETTINGS_READ)
 
     @classmethod
     def load(cls, settings: Settings, stored_model: bool = True) -> Core:

@@ -1,19 +1,18 @@
-"""Shared by the tests: a real bot server (uvicorn in a subprocess) and a real redis-server, on 127.0.0.1,
+"""Shared by the tests: a real bot server (uvicorn in a process of its own) and a real redis-server, on 127.0.0.1,
 and apps built in this process for tests that need a differently configured app but no socket."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,8 @@ from bot.operations.settings import Settings
 from bot.understanding.analyzer import Analyzer
 from bot.understanding.normalize import Normalizer, load_lexicon
 from bot.understanding.tokenizer import shared_tokenizer
+from server import create_app
+from serving import fork_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,25 +43,6 @@ loopback = httpx.Client(verify=TLS, limits=httpx.Limits(max_keepalive_connection
                         cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
 
 
-def _import_create_app() -> Any:
-    """server.py builds `server:app` from the environment when imported; here that app is a
-    throwaway (in-memory conversations, a log in a temporary folder), never the repository's
-    data/. The environment is put back at once: the servers tests start inherit it."""
-    keep = {k: os.environ.get(k) for k in ("SESSION_STORE", "BOT_DB")}
-    scratch = tempfile.mkdtemp(prefix="bot-tests-")
-    os.environ.update(SESSION_STORE="memory", BOT_DB=str(Path(scratch) / "import.sqlite3"))
-    try:
-        from server import create_app
-    finally:
-        for key, value in keep.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return create_app
-
-
-create_app = _import_create_app()
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +57,6 @@ def core() -> Core:
     return Core.load(Settings.from_env())
 
 
-# Settings that Core.load reads: an app that changes one loads its own Core.
-_CORE_FIELDS = {"intents_path", "knowledge_dir", "accept_threshold", "clarify_margin"}
 
 
 @pytest.fixture
@@ -94,7 +74,7 @@ def app_factory(tmp_path: Path, core: Core) -> Iterator[Callable[..., TestClient
             defaults = {"db_path": str(tmp_path / f"app{built}.sqlite3"), "rate_limit_per_minute": 0}
             settings = replace(Settings.from_env(), **{**defaults, **fields})
             built += 1
-            app = create_app(settings, core=None if _CORE_FIELDS & fields.keys() else core)
+            app = create_app(settings, core=core if Core.shares(settings, Settings.from_env()) else None)
             return stack.enter_context(TestClient(app, client=client))
 
         yield make
@@ -107,42 +87,45 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A bot server process that tests can stop and start again on the same port and database."""
+    """A bot server process that tests can stop and start again on the same port and database.
+
+    A fork of a process that has the bot loaded already (tests/serving.py), which costs a tenth of
+    a `python -m uvicorn server:app` start; what it prints goes to `log`."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
+        db = env.get("BOT_DB")
+        self.log = Path(db).with_name(Path(db).stem + "-server.log") if db else Path(tempfile.mkdtemp()) / "server.log"
+        self.proc: BaseProcess | None = None
 
     def start(self, timeout: float = 30.0) -> None:
-        env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", **self.env}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )
+        self.proc = fork_server({"PORT": str(self.port), "HOST": "127.0.0.1", **self.env}, self.port, self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            if not self.proc.is_alive():
+                raise RuntimeError(f"server exited with {self.proc.exitcode}: {self._log_tail()}")
             try:
                 if loopback.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not become healthy in time")
+            time.sleep(0.02)
+        raise RuntimeError(f"server did not become healthy in time: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else "(no output)"
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        """SIGTERM, as a process manager stops it: uvicorn shuts down and the app's lifespan ends."""
+        if self.proc is not None and self.proc.is_alive():
             self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            self.proc.join(timeout=10)
+            if self.proc.is_alive():
                 self.proc.kill()
-                self.proc.wait()
+                self.proc.join()
         self.proc = None
 
     def restart(self) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from bot.engine import Bot, InputError
+from bot import engine
+from bot.engine import Bot, Core, InputError
 from bot.operations.privacy import mask
 from bot.operations.settings import Settings
 from bot.stores.sessions import MemoryStore
@@ -129,3 +133,16 @@ def test_knowledge_error_names_the_file(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match=r"fee.yaml:1: answer 'fee' cites unknown source 'nowhere'"):
         Bot(replace(settings, knowledge_dir=copy), store=MemoryStore())
+
+
+def test_a_core_is_shared_only_by_settings_that_would_load_the_same_one() -> None:
+    """Core.SETTINGS_READ is what the tests' apps and servers compare to share one Core: a setting
+    that loading reads and the list misses would give an app a Core built for other settings."""
+    read = set()
+    for function in (Core.load, engine.matcher_config):
+        read |= set(re.findall(r"\bsettings\.(\w+)", inspect.getsource(function)))
+    assert read == Core.SETTINGS_READ
+    base = Settings.from_env()
+    assert Core.shares(base, replace(base, db_path="elsewhere.sqlite3", rate_limit_per_minute=5))
+    for name, value in [("menu_below", 0.123), ("domain_threshold", 0.5), ("model_path", Path("other.npz"))]:
+        assert not Core.shares(base, replace(base, **{name: value})), name
