@@ -4,16 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-faq bench install-dev browser redis audit clean
+.PHONY: run test test-unit test-types test-faq bench install-dev browser redis audit clean
 
-# The packages go in with uv, which fetches and unpacks them in parallel: the whole set-up takes
-# about 15 s where pip took 50 (bench/README.md). uv itself comes from PyPI by the interpreter's
-# own pip, into the venv (or, where that pip is too old for --python, into the venv's own pip).
-# --compile-bytecode: pip compiled the packages when installing them and uv does not by default;
-# without it every process (the tests start dozens) compiles what it imports, ~1.4 s each.
+# The packages go in with uv, which fetches and unpacks them in parallel: set-up takes about 12 s
+# where pip took 50. uv itself comes from PyPI by the interpreter's own pip, into the venv.
+# The bot's packages are compiled as they are installed (--compile-bytecode, as pip did), so that
+# `make run` starts as fast in an environment that sets PYTHONDONTWRITEBYTECODE (this one does).
+# The tools' packages are not: make test lets Python keep the little of them it imports.
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
-UV_INSTALL := $(UV) pip install --quiet --python $(PY) --compile-bytecode
+UV_INSTALL := $(UV) pip install --quiet --python $(PY)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv --without-pip $(VENV)
@@ -23,7 +23,7 @@ $(UV): | $(VENV)/bin/python
 	  || { $(PY) -m ensurepip --default-pip >/dev/null && $(PY) -m pip install --quiet uv==$(UV_VERSION); }
 
 $(STAMP): requirements.txt | $(UV)
-	$(UV_INSTALL) -r requirements.txt
+	$(UV_INSTALL) --compile-bytecode -r requirements.txt
 	touch $(STAMP)
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(STAMP)
@@ -42,17 +42,28 @@ browser:
 redis:
 	@command -v redis-server >/dev/null || bash scripts/apt-install.sh redis-server
 
-# compileall: this machine's environment sets PYTHONDONTWRITEBYTECODE, so without it each of the
-# tests' processes would compile the bot's modules again (~0.3 s a process).
-# mypy runs beside pytest, its report printed after it: the tests leave a core idle about a third
-# of the time (they wait on browsers, servers and timers), and mypy alone takes 14 s.
-# pytest: one worker per core; a file's servers stay in one worker (--dist loadfile).
+# This machine's environment sets PYTHONDONTWRITEBYTECODE. For the tests it is cleared: with it,
+# each of the tests' processes compiled the bot's modules again (~0.3 s a process), and pytest
+# rewrote the assertions of every module of its plugins (hypothesis, schemathesis: ~4 s a
+# process, three processes) on every run instead of keeping them in __pycache__.
+test test-unit test-types test-faq: export PYTHONDONTWRITEBYTECODE :=
+
+# The three checks after ruff run side by side, each one's output printed whole as it ends: the
+# tests leave a core idle about a third of the time (they wait on browsers, servers and timers),
+# which mypy (14 s alone) and the FAQ suites (3 s) fill. `make test-unit` shows pytest's progress.
 test: install-dev browser redis
-	$(PY) -m compileall -q bot server.py tests bench
 	$(VENV)/bin/ruff check .
-	@echo "$(VENV)/bin/mypy (beside pytest)"; $(VENV)/bin/mypy > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
-	$(PY) -m pytest -q -n auto --dist loadfile; tests=$$?; \
-	wait $$mypy; types=$$?; echo "mypy:"; cat $(VENV)/mypy.out; test $$tests -eq 0 && test $$types -eq 0
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-faq test-types test-unit
+
+# One worker per core. A file's tests stay in one worker (--dist loadfile: its servers are shared),
+# and files go out in the order conftest.py gives, longest first, not by their number of tests.
+test-unit: install-dev browser redis
+	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
+
+test-types: install-dev
+	$(VENV)/bin/mypy
+
+test-faq: install-dev
 	$(PY) -m bot test-faq tests/faq/*.yaml --quiet --threshold 0.85
 
 bench: install-dev

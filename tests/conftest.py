@@ -190,3 +190,14 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.05)
     client.close()
     return proc, url
+
+
+# xdist hands whole files (--dist loadfile) to its workers in collection order (with
+# --no-loadscope-reorder; by default, most tests first), so a long file that came late ran alone
+# at the end while the other worker idled. Longest first; the rest keep their order (stable sort).
+_LONGEST_FIRST = ("test_widget.py", "test_rules_properties.py", "test_fuzz.py", "test_line.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
