@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-unit test-types test-faq bench install-dev browser redis audit clean
 
-# The packages go in with uv, which fetches and unpacks them in parallel: set-up takes about 12 s
+# The packages go in with uv, which fetches and unpacks them in parallel: set-up takes about 17 s
 # where pip took 50. uv itself comes from PyPI by the interpreter's own pip, into the venv.
 # The bot's packages are compiled as they are installed (--compile-bytecode, as pip did), so that
 # `make run` starts as fast in an environment that sets PYTHONDONTWRITEBYTECODE (this one does).

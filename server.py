@@ -241,5 +241,6 @@ def __getattr__(name: str) -> FastAPI:
     opens no database and starts no thread."""
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    app: FastAPI = globals().setdefault("app", serving_app(Settings.from_env()))
+    app = serving_app(Settings.from_env())
+    globals()["app"] = app  # asked once: later look-ups find it without this function
     return app
