@@ -43,8 +43,6 @@ loopback = httpx.Client(verify=TLS, limits=httpx.Limits(max_keepalive_connection
                         cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
 
 
-
-
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
     """The bot's own text analysis: its lexicon and the real SudachiPy dictionary."""
@@ -55,8 +53,6 @@ def analyzer() -> Analyzer:
 def core() -> Core:
     """The intents, knowledge and matcher, loaded once: immutable, so in-process apps share them."""
     return Core.load(Settings.from_env())
-
-
 
 
 @pytest.fixture
