@@ -14,20 +14,24 @@ from dataclasses import replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import redis
-from fastapi.testclient import TestClient
 
-from bot.engine import Core
 from bot.operations.settings import Settings
-from bot.understanding.analyzer import Analyzer
-from bot.understanding.normalize import Normalizer, load_lexicon
-from bot.understanding.tokenizer import shared_tokenizer
-from server import create_app
 from serving import fork_server
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from bot.engine import Core
+    from bot.understanding.analyzer import Analyzer
+
+# The bot itself (server, Core, the analyzer: about 1.2 s of imports) is imported by the fixtures
+# that use it, not here: pytest-xdist's controller loads this file too, before it starts the
+# workers, and runs no test.
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,12 +50,18 @@ loopback = httpx.Client(verify=TLS, limits=httpx.Limits(max_keepalive_connection
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
     """The bot's own text analysis: its lexicon and the real SudachiPy dictionary."""
+    from bot.understanding.analyzer import Analyzer
+    from bot.understanding.normalize import Normalizer, load_lexicon
+    from bot.understanding.tokenizer import shared_tokenizer
+
     return Analyzer(Normalizer(load_lexicon(ROOT / "knowledge" / "lexicon.yaml")), shared_tokenizer())
 
 
 @pytest.fixture(scope="session")
 def core() -> Core:
     """The intents, knowledge and matcher, loaded once: immutable, so in-process apps share them."""
+    from bot.engine import Core
+
     return Core.load(Settings.from_env())
 
 
@@ -62,6 +72,11 @@ def app_factory(tmp_path: Path, core: Core) -> Iterator[Callable[..., TestClient
     No socket: requests go straight into the app, and its lifespan runs (the state is closed at
     teardown). `client` is the address the app sees the requests come from.
     """
+    from fastapi.testclient import TestClient
+
+    from bot.engine import Core
+    from server import create_app
+
     with ExitStack() as stack:
         built = 0
 
@@ -190,8 +205,13 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
 
 # xdist hands whole files (--dist loadfile) to its workers in collection order (with
 # --no-loadscope-reorder; by default, most tests first), so a long file that came late ran alone
-# at the end while the other worker idled. Longest first; the rest keep their order (stable sort).
-_LONGEST_FIRST = ("test_widget.py", "test_rules_properties.py", "test_fuzz.py", "test_line.py")
+# at the end while the other worker idled. Longest first (as timed in a full run; each of the
+# rest takes under 3 s), the rest in their order (stable sort).
+_LONGEST_FIRST = (
+    "test_widget.py", "test_rules_properties.py", "test_fuzz.py", "test_line.py", "test_ws.py",
+    "test_redis_store.py", "test_cli.py", "test_make_run.py", "test_server.py", "test_privacy.py",
+    "test_sessions.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

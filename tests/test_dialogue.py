@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from bot.conversation.forms import FORMS
 from bot.conversation.state import State
 from bot.engine import Bot, Core, Turn
 from bot.knowledge import base as knowledge
+from bot.knowledge.yamlfile import parse
 from bot.operations.settings import Settings
 from bot.rules.dates import find_dates
 from bot.stores.sessions import MemoryStore
@@ -53,7 +53,7 @@ def iso(value: Any) -> Any:
 
 
 def load_transcript(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse(path.read_text(encoding="utf-8"))
     unknown = set(data) - TRANSCRIPT_KEYS
     assert not unknown, f"{path.name}: unknown keys {sorted(unknown)}"
     assert data.get("turns"), f"{path.name}: no turns"

@@ -14,7 +14,7 @@ import yaml
 
 from bot.engine import Core
 from bot.knowledge.base import MAX_LINKS, NO_FACTS, TEXT_MAX_CHARS, Knowledge, load_knowledge
-from bot.knowledge.yamlfile import DataError
+from bot.knowledge.yamlfile import DataError, parse
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -32,7 +32,7 @@ def copy(tmp_path: Path) -> Path:
 
 
 def rewrite(path: Path, **changes: object) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse(path.read_text(encoding="utf-8"))
     data.update(changes)
     for key, value in list(data.items()):
         if value is None and key in changes:
@@ -85,7 +85,7 @@ def test_a_profile_without_its_page_or_check_date_stops_start_up(copy: Path, nam
 
 def test_an_official_source_without_an_address_stops_start_up(copy: Path, names: list[str]) -> None:
     path = copy / "sources.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse(path.read_text(encoding="utf-8"))
     del data["kama"]["url"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(DataError, match=r"sources\.yaml.*kama.*no url"):

@@ -18,17 +18,17 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import rules
+from bot.knowledge.yamlfile import parse
 from bot.operations import privacy
 from conftest import ROOT, TLS, LiveServer
 
 TODAY = date(2026, 1, 15)
-MESSAGES = yaml.safe_load((ROOT / "knowledge" / "messages.yaml").read_text(encoding="utf-8"))
-INTENT_NAMES = {i["name"] for i in yaml.safe_load((ROOT / "intents.yaml").read_text(encoding="utf-8"))["intents"]}
+MESSAGES = parse((ROOT / "knowledge" / "messages.yaml").read_text(encoding="utf-8"))
+INTENT_NAMES = {i["name"] for i in parse((ROOT / "intents.yaml").read_text(encoding="utf-8"))["intents"]}
 POST_ROUTES = ("/api/chat", "/api/rules/expiry", "/api/rules/renewal-window", "/api/rules/fee")
 GOOD_BODIES = {
     "/api/chat": {"text": "暗証番号を忘れてしまいました"},

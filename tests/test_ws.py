@@ -12,14 +12,14 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import pytest
-import yaml
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bot import rules
+from bot.knowledge.yamlfile import parse
 from conftest import ROOT, TLS, LiveServer
 
-MESSAGES = yaml.safe_load((ROOT / "knowledge" / "messages.yaml").read_text(encoding="utf-8"))
+MESSAGES = parse((ROOT / "knowledge" / "messages.yaml").read_text(encoding="utf-8"))
 ISSUED_ON = date(2021, 3, 1)
 ISSUED_LATE = date(2023, 3, 1)  # a card from 2016 could end before these certificates: the card is asked
 T = TypeVar("T")

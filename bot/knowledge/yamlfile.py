@@ -12,9 +12,18 @@ class DataError(ValueError):
     """Bad data in a file the bot loads at start-up; the message names file and line."""
 
 
-# libyaml's parser when PyYAML has it (its wheels do): it reads our files about 10 times faster.
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+# libyaml's parser when PyYAML has it (its wheels do): it reads our files about 10 times faster
+# (intents.yaml: 0.05 s against yaml.safe_load's 0.6 s).
+_SAFE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SAFE):  # type: ignore[misc,valid-type]
     pass
+
+
+def parse(text: str) -> Any:
+    """YAML text as plain data (what yaml.safe_load gives, in a tenth of the time)."""
+    return yaml.load(text, Loader=_SAFE)  # noqa: S506 - a SafeLoader
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:

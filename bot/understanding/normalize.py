@@ -13,6 +13,7 @@ from pathlib import Path
 import jaconv
 import yaml
 
+from bot.knowledge.yamlfile import parse
 from bot.text import basic
 
 
@@ -23,7 +24,7 @@ class LexiconError(ValueError):
 def load_lexicon(path: Path) -> dict[str, str]:
     """Map every variant (normalised) to its canonical form; errors name the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise LexiconError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
