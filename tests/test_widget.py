@@ -25,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium-headless-shell"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--in-process-gpu",  # one process fewer to start and feed: about 1 s of CPU less over this file
 ]
 STORAGE_KEY = "mnc-chat:v1"
 
