@@ -48,7 +48,7 @@ redis:
 
 # This machine's environment sets PYTHONDONTWRITEBYTECODE. For the server and the tests it is
 # cleared, so that Python keeps what it compiles in __pycache__ (ignored by git): with it, every
-# start of `make run` compiled its imports again (a first answer after 4 s instead of 1.7 s), each
+# start of `make run` compiled what set-up did not (uvicorn's protocols, ...) again, each
 # of the tests' processes compiled the bot's modules again (~0.3 s a process), and pytest rewrote
 # the assertions of every module of its plugins (~4 s a process) on every run.
 run test test-unit test-types test-faq: export PYTHONDONTWRITEBYTECODE :=
