@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.operations.settings import Settings
+from bot.knowledge.yamlfile import DataError
+from bot.operations.settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # the commands import what they need when run: `rank` starts without the bot
     from bot.knowledge.message import Message
@@ -79,8 +80,8 @@ def cmd_test_faq(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.intents:
         settings = replace(settings, intents_path=Path(args.intents))
+    cases = load_suites([Path(f) for f in args.files])  # before the bot: a bad file fails at once
     bot = Bot(settings, store=MemoryStore())
-    cases = load_suites([Path(f) for f in args.files])
     evaluation = evaluate(cases, lambda text: bot.reply(text).intent)
     print(format_evaluation(evaluation, show_misses=not args.quiet))
     passed = evaluation["accuracy"] >= args.threshold and evaluation["worst_intent_accuracy"] >= args.min_intent
@@ -164,11 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--format", choices=("text", "csv", "json"), default="text",
                         help="csv: the unanswered questions for a spreadsheet (UTF-8 with BOM, opens in Excel)")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
     if args.command == "rank" and args.top < 1:
         parser.error("--top must be at least 1")
     handlers = {"rank": cmd_rank, "test-faq": cmd_test_faq, "chat": cmd_chat, "report": cmd_report, "train": cmd_train}
-    return handlers[args.command](args, settings)
+    try:
+        return handlers[args.command](args, Settings.from_env())
+    except (DataError, ConfigError) as exc:
+        # A file or setting staff can mend: its message names the file and line (or the setting),
+        # which a traceback would bury.
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -58,8 +58,11 @@ def test_test_faq_names_the_bad_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("cases:\n  - intent: fee\n    questions: nope\n", encoding="utf-8")
     result = run("test-faq", str(bad))
-    assert result.returncode != 0
-    assert "bad.yaml:2" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.startswith("python -m bot test-faq: error: ") and "bad.yaml:2" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = run("rank", "--intents", str(tmp_path / "none.yaml"), stdin="x\n")
+    assert missing.returncode == 2 and "none.yaml" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_chat_repl(tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 import jaconv
 import yaml
 
-from bot.knowledge.yamlfile import parse
+from bot.knowledge.yamlfile import DataError, parse
 from bot.text import basic
 
 
-class LexiconError(ValueError):
-    pass
+class LexiconError(DataError):
+    """knowledge/lexicon.yaml is not what it must be; the message names the file."""
 
 
 def load_lexicon(path: Path) -> dict[str, str]:
