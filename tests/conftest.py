@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# --doctest-modules imports every module here to look for doctests; serving_preloaded.py has none,
+# and importing it loads the whole bot (server, Core.load: 0.5 s a process, more on a fresh clone)
+# in every worker, where only the forkserver should.
+collect_ignore = ["serving_preloaded.py"]
+
 # httpx builds a TLS context (~50 ms of CPU) for every client it makes; the tests speak plain HTTP
 # to 127.0.0.1, so the clients they make take this one instead.
 TLS = httpx.create_ssl_context()
