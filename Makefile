@@ -55,7 +55,7 @@ run test test-unit test-types test-faq: export PYTHONDONTWRITEBYTECODE :=
 
 # The three checks after ruff run side by side, each one's output printed whole as it ends: the
 # tests leave a core idle about a third of the time (they wait on browsers, servers and timers),
-# which mypy (14 s alone) and the FAQ suites (3 s) fill. `make test-unit` shows pytest's progress.
+# which mypy (12 s alone on an empty cache) and the FAQ suites (3 s) fill. `make test-unit` shows pytest's progress.
 test: install-dev browser redis
 	$(VENV)/bin/ruff check .
 	@$(MAKE) --no-print-directory -j3 --output-sync=target test-faq test-types test-unit

@@ -26,11 +26,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.knowledge.yamlfile import parse as parse_yaml
 from bot.operations.settings import Settings
 from bot.understanding.analyzer import Analyzer
 from bot.understanding.gate import Evidence, gate_features
@@ -199,7 +199,7 @@ def main() -> None:
     if args.styles:
         style_of = {}
         for source in args.styles:
-            data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+            data = parse_yaml(Path(source).read_text(encoding="utf-8"))
             items = data if isinstance(data, list) else [x for v in data.values() for x in v]
             for item in items:
                 style_of[str(item["text"]).strip()] = item["style"]

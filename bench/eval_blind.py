@@ -16,11 +16,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.engine import Bot
+from bot.knowledge.yamlfile import parse as parse_yaml
 from bot.operations.settings import Settings
 from bot.stores.sessions import MemoryStore
 
@@ -73,7 +72,7 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
-    items = yaml.safe_load(Path(args.set).read_text(encoding="utf-8"))
+    items = parse_yaml(Path(args.set).read_text(encoding="utf-8"))
     bot = Bot(Settings.from_env(), store=MemoryStore())
     summary = score(items, lambda text: bot.reply(text).intent)
     for key in ("in_domain_top1", "in_domain_turned_away", "out_of_domain_recognised", "long_right", "all_right"):
