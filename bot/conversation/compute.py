@@ -108,6 +108,7 @@ def _expiry(days: Mapping[str, date], facts: Facts, card: date | None) -> dict[s
         card_issued_on=card,
         previous_expires_on=days.get("previous_expires_on"),
         residence_expires_on=days.get("residence_expires_on"),
+        adult_ward=bool(facts.get("adult_ward")),
     )
 
 

@@ -57,6 +57,8 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
             received.append(f"{form.slot(slot).label} {shown(value)}")
     slots.update(found.values)
     facts.update(found.facts)
+    if form.intent == "calc_expiry" and state.known.get("adult_ward"):
+        facts["adult_ward"] = True
     if "card_issued_on" in found.values:  # a date the user gave beats "same day" or "don't know"
         facts.pop("card_same", None)
         facts.pop("card_unknown", None)
@@ -205,9 +207,26 @@ def reopen(t: TurnContext, state: State, last: Last, form: Form) -> Step | None:
     """A correction right after a result ("やっぱり発行日は…", "誕生日は11日でした") recomputes it."""
     reopened = state.form_done().but(form=form.intent, slots=last.slots, facts=last.facts)
     found = place(t, form, reopened, correcting=True)
-    if not (found.values or found.facts or found.errors or found.pending or found.partial):
+    if not (found.values or found.facts or found.errors or found.pending or found.partial or _lacked(state, last)):
         return None
     return advance(t, form, reopened, found)
+
+
+def adds_to(t: TurnContext, state: State, last: Last) -> bool:
+    """Whether a message right after an expiry changes what it was computed from, without words of
+    correction: a part of a date it named ("生まれ月は6月です"), a period of stay ("外国籍で在留期限は…"),
+    or that the holder is an adult ward. Then it is recomputed."""
+    if last.form != "calc_expiry":
+        return False
+    reading = t.reading
+    return (_lacked(state, last) or (reading.foreign and not last.facts.get("foreign"))
+            or (reading.day_label in last.slots and (reading.year or reading.month or reading.day) is not None)
+            or any(d.label == "residence_expires_on" and "residence_expires_on" not in last.slots
+                   for d in reading.dates))
+
+
+def _lacked(state: State, last: Last) -> bool:
+    return last.form == "calc_expiry" and bool(state.known.get("adult_ward")) and not last.facts.get("adult_ward")
 
 
 def _changes(before: Any, after: Any) -> list[str]:

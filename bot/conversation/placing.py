@@ -27,7 +27,7 @@ from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
-    "no_such_day": ("month", "day"),
+    "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
 }
 
 
@@ -85,6 +85,12 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
                  correcting: bool) -> None:
     dates = [d for d in reading.dates if not d.relative]
+    births = {d: _shown(d.found) for d in dates
+              if _target(form, state, d.label) == "birth_date" and not isinstance(d.found, DateParseError)}
+    if len(set(births.values())) > 1:
+        # "私は…生まれ、娘は…生まれ": whose dates to work out is not the bot's guess to make.
+        out.errors.append(("birth_date", kb.message("two_birth_dates", values="、".join(births.values()))))
+        dates = [d for d in dates if d not in births]
     unlabelled: list[tuple[FoundDate, str]] = []
     for found in dates:
         target = _target(form, state, found.label)
@@ -114,7 +120,7 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
     if unlabelled:
         _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
     if not dates:
-        _lone_parts(form, state, reading, out, kb)
+        _lone_parts(form, state, reading, out, kb, today)
 
 
 def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placement, kb: Knowledge) -> None:
@@ -173,6 +179,13 @@ def _normalised(words: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _PERMANENT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない")
+
+
+def _shown(parsed: ParsedDate | PartialDate | DateParseError) -> str:
+    assert not isinstance(parsed, DateParseError)
+    if isinstance(parsed, ParsedDate):
+        return format_date(parsed.value, era=False)
+    return "".join(f"{n}{unit}" for n, unit in ((parsed.year, "年"), (parsed.month, "月"), (parsed.day, "日")) if n)
 
 
 def _value(parsed: ParsedDate | PartialDate) -> str:
@@ -312,13 +325,16 @@ def _rival(chosen: str, prefs: list[str], value: str, state: State, out: Placeme
                 None)
 
 
-def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge) -> None:
-    """A day alone or a year alone: the missing part of a date, or a day's correction ("誕生日は11日でした")."""
+def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
+    """A day, a month or a year alone: the missing part of a date, or a correction of part of one
+    ("誕生日は11日でした", "生まれ月は6月です", "間違えました、2011年でした")."""
     partial = state.partial
     if partial is not None and partial.year is None and reading.year is not None:
         _complete(out, partial.slot, reading.year, partial.month, partial.day, kb, form)
         return
     if reading.day is None:
+        if reading.year is not None or reading.month is not None:
+            _amend_part(form, state, reading, out, kb, today)
         return
     slot = _target(form, state, reading.day_label) if reading.day_label else None
     if slot is not None and slot.startswith("other:"):
@@ -337,6 +353,52 @@ def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: 
         old = state.slots[slot]
         _complete(out, slot, int(old[:4]), int(old[5:7]), reading.day, kb, form)
         out.labelled.add(slot)
+
+
+def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
+    """A year or a month alone, in place of that part of a date said before. Which date: the one the
+    words name, else the only one it can be; when more could be, the bot asks for the whole date."""
+    named = _target(form, state, reading.day_label) if reading.day_label else None
+    if named is not None and named.startswith("other:"):
+        return
+    if named is None and not (reading.correction or reading.amending):
+        return  # "2021年です" answering a question is the year of a date to come, not a correction
+    said = {k: v for k, v in _known(state, out).items() if k in form.date_slots}
+    options: dict[str, str] = {}
+    refusal: tuple[str, str] | None = None
+    for slot in [named] if named is not None else list(said):
+        old = said.get(slot)
+        if old is None:
+            continue
+        value = _with_part(old, reading.year, reading.month)
+        if value is None:
+            refusal = (slot, kb.message("no_such_day", month=int(old[5:7]) if reading.month is None else reading.month,
+                                        day=int(old[8:]) if len(old) == 10 else 1))
+            continue
+        why = why_not(slot, value, _known(state, out, without=slot), today)
+        if why is not None:
+            refusal = refusal or (slot, why)
+        elif value != old:
+            options[slot] = value
+    if len(options) == 1:
+        [(slot, value)] = options.items()
+        out.values[slot] = value
+        out.labelled.add(slot)
+    elif options or (refusal is None and named is None and said):
+        out.errors.append((None, kb.message("which_date_part")))
+    elif refusal is not None:
+        out.errors.append(refusal)
+
+
+def _with_part(old: str, year: int | None, month: int | None) -> str | None:
+    """`old` (a date or a month) with its year or month replaced; None when no such day exists."""
+    new = f"{year:04d}{old[4:]}" if year is not None else f"{old[:5]}{month:02d}{old[7:]}"
+    if len(new) == 10:
+        try:
+            date.fromisoformat(new)
+        except ValueError:
+            return None
+    return new
 
 
 def _complete(out: Placement, slot: str, year: int, month: int, day: int | None, kb: Knowledge, form: Form) -> None:

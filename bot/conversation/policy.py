@@ -23,7 +23,7 @@ from bot.conversation import answering, context, filling, placing
 from bot.conversation.answering import answer, fresh
 from bot.conversation.context import Context
 from bot.conversation.forms import FORMS, Form
-from bot.conversation.reading import is_question, normal
+from bot.conversation.reading import is_question, mentions_adult_ward, normal
 from bot.conversation.state import State
 from bot.conversation.turn import Config, Step, TurnContext, UserTurn
 from bot.knowledge.base import Knowledge
@@ -66,6 +66,10 @@ def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context,
     if named is not None and named.id != state.municipality:
         state = state.but(municipality=named.id)
         lead = (Message(kb.message("municipality_set", name=named.name)),)
+    if not state.known.get("adult_ward") and mentions_adult_ward(turn.text):
+        # Said once, in any turn ("成年被後見人の証明書の期限は?" before the dates): every expiry
+        # computed in this conversation leaves out the signature certificate, and says why.
+        state = state.but(known={**state.known, "adult_ward": True})
     t = TurnContext(turn, today, kb, ctx, config, kb.municipality(state.municipality))
     out = _run(t, state)
     if out.answered and out.intent is not None and out.state.form is None:
@@ -91,7 +95,8 @@ def _run(t: TurnContext, state: State) -> Step:
     form = FORMS.get(state.form or "")
     if form is not None:
         return _in_form(t, form, state)
-    if state.last is not None and (t.reading.correction or t.reading.amending or t.reading.card_too):
+    if state.last is not None and (t.reading.correction or t.reading.amending or t.reading.card_too
+                                   or filling.adds_to(t, state, state.last)):
         reopened = filling.reopen(t, state, state.last, FORMS[state.last.form])
         if reopened is not None:
             return reopened

@@ -53,6 +53,9 @@ _DONT_KNOW = re.compile(
     r"|知らない|しらない|知りません|(?:忘れ|わすれ)(?:た|ました|ちゃった|てしまった|てしまいました)|記憶にない|記憶がない)"
     r"(?:です|でした|んです|のです|な|ね|よ|けど)?[。!.…\s]*$"
 )
+# The holder is an adult ward (成年被後見人), who gets no signature certificate: said of the holder,
+# or of the guardian acting for one. Not 被保佐人 or 被補助人, nor 任意後見, whose holders do get one.
+_ADULT_WARD = re.compile(r"(?<!任意)(?:成年被後見人|被後見人|成年後見人)|せいねんひこうけんにん|せいねんこうけんにん")
 _FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
 _NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
 _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
@@ -66,6 +69,8 @@ _AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっ
 _NOT_BUT = re.compile(r"^\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*$")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
+_MONTH_ONLY = re.compile(r"(?<![0-9年/.\-])([0-9]{1,2})\s*(?:月|がつ)(?!\s*[0-9])")
+_YEAR_ONLY = re.compile(r"(?:[0-9]{4}|(?:令和|平成|昭和|大正|れいわ|へいせい|しょうわ|[rhs])\s*(?:[0-9]{1,2}|元))\s*(?:年|ねん)")
 _BARE_DAY = re.compile(r"^\s*([0-9]{1,2})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
 _BARE_DAY_NAME = re.compile(rf"^\s*({'|'.join(sorted(DAY_NAMES, key=len, reverse=True))})\s*(?:です|でした|だよ)?\s*[。!.]?\s*$")
 
@@ -93,8 +98,9 @@ class Reading:
     amending: bool = False  # softer words that may amend an answer (やっぱり, …でした)
     question: bool = False
     day: int | None = None  # a day alone ("10日", "ついたち")
-    day_label: str | None = None  # the slot named beside a lone day ("誕生日は11日でした")
+    day_label: str | None = None  # the slot named beside a lone day, month or year ("誕生日は11日でした")
     year: int | None = None  # a year alone ("2021年です")
+    month: int | None = None  # a month alone ("生まれ月は6月です"); of "4月じゃなくて6月", the last
 
 
 def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
@@ -147,6 +153,10 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
     return labels
 
 
+def mentions_adult_ward(text: str) -> bool:
+    return bool(_ADULT_WARD.search(normal(text)))
+
+
 def is_question(text: str) -> bool:
     return bool(_QUESTION.search(normal(text)))
 
@@ -166,7 +176,7 @@ def read(text: str, today: date) -> Reading:
             relative=bool(_RELATIVE_DAY.search(text[start:end])) and question,
         ))
     dates = tuple(items)
-    day = day_label = year = None
+    day = day_label = year = month = None
     if not found:
         bare = _BARE_DAY.match(norm)
         named = _BARE_DAY_NAME.match(norm)
@@ -175,12 +185,17 @@ def read(text: str, today: date) -> Reading:
         elif named:
             day = DAY_NAMES[named.group(1)]
         else:
-            lone = _DAY_ONLY.search(norm)
+            lone = list(_DAY_ONLY.finditer(norm))
             if lone:
-                day = int(lone.group(1))
-                label = label_spans(norm, [(lone.start(), lone.end())])[0]
-                day_label = label[0] if label else None
+                day = int(lone[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
+                day_label = _label_of(norm, lone[0])
         year = year_alone(norm) or year_in(norm)
+        months = [m for m in _MONTH_ONLY.finditer(norm) if 1 <= int(m.group(1)) <= 12]
+        if months:
+            month = int(months[-1].group(1))
+            day_label = day_label or _label_of(norm, months[0])
+        if year is not None and day_label is None:
+            day_label = _label_of(norm, _YEAR_ONLY.search(norm))
     return Reading(
         dates=dates,
         same=bool(_SAME.search(norm)),
@@ -196,4 +211,13 @@ def read(text: str, today: date) -> Reading:
         day=day,
         day_label=day_label,
         year=year,
+        month=month,
     )
+
+
+def _label_of(norm: str, part: re.Match[str] | None) -> str | None:
+    """The slot named in the clause of a lone year, month or day ("生まれた年は2011年でした")."""
+    if part is None:
+        return None
+    label = label_spans(norm, [(part.start(), part.end())])[0]
+    return label[0] if label else None

@@ -26,7 +26,7 @@ Facts = Mapping[str, Any]
 # The messages said here, with the fields each may use (checked at start-up).
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "result_expiry": ("user", "signature", "card", "opens"),
-    "card_on_its_face": (), "signature_until": ("date",), "no_signature": (),
+    "card_on_its_face": (), "signature_until": ("date",), "no_signature": (), "no_signature_ward": (),
     "lead_new_card": (), "lead_card_expired": (), "lead_stay": (),
     "computed_from": ("values",), "reasons_heading": (),
     "card_unknown": (), "previous_unknown": ("birthday", "longer"), "residence_unknown": (),
@@ -79,7 +79,8 @@ def finish_expiry(result: Mapping[str, Any], slots: Mapping[str, str], facts: Fa
         lines.append(kb.message("lead_new_card"))
     lines.append(kb.message(
         "result_expiry", user=format_date(user),
-        signature=kb.message("signature_until", date=format_date(signature)) if signature else kb.message("no_signature"),
+        signature=kb.message("signature_until", date=format_date(signature)) if signature
+        else kb.message("no_signature_ward" if facts.get("adult_ward") else "no_signature"),
         card=f"{format_date(card)}まで" if card else kb.message("card_on_its_face"),
         opens=format_date(result["renewal_opens_on"]),
     ))
@@ -88,7 +89,7 @@ def finish_expiry(result: Mapping[str, Any], slots: Mapping[str, str], facts: Fa
     lines += assumptions(slots, facts, kb)
     replies = [kb.message("show_reasons"), kb.topic("renewal_procedure"), kb.topic("renewal_proxy")]
     if signature is None:
-        replies.append(kb.topic("minors"))
+        replies.append(kb.topic("legal_guardian" if facts.get("adult_ward") else "minors"))
     if facts.get("foreign"):
         replies.append(kb.topic("foreign_residents"))
     return Finished((Message("\n".join(lines), tuple(replies)),), rules.to_json(dict(result)))
