@@ -11,13 +11,12 @@ day is kept as a month (the rules decide whether the day matters).
 
 from __future__ import annotations
 
-import functools
 import itertools
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.conversation.choices import place_choices
 from bot.conversation.forms import Form
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
@@ -78,7 +77,7 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
     out = Placement()
     if form.date_slots:
         _place_dates(form, state, reading, out, today, kb, reading.correction if correcting is None else correcting)
-    _choices(form, state, reading, normal(text), out, kb)
+    place_choices(form, state, reading, normal(text), out, kb)
     return out
 
 
@@ -121,64 +120,6 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
         _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
     if not dates:
         _lone_parts(form, state, reading, out, kb, today)
-
-
-def _choices(form: Form, state: State, reading: Reading, norm: str, out: Placement, kb: Knowledge) -> None:
-    """The answers that are not dates: same day, don't know, yes/no, the fee situation, a foreign resident."""
-    asked, slots, facts = state.asked, state.slots, state.facts
-    if form.intent == "fee":
-        reason = fee_reason(norm, kb)
-        if reason is not None:
-            out.values["reason"] = reason
-        if asked == "reason" and "reason" not in out.values and not facts.get("not_lost"):
-            if reading.yes:
-                out.values["reason"] = "card_reissue_own_fault"
-            elif reading.no:
-                out.facts["not_lost"] = True
-    if form.intent != "calc_expiry":
-        return
-    if reading.foreign and not facts.get("foreign"):
-        out.facts["foreign"] = True
-    if reading.foreign and not facts.get("no_stay_limit") and _PERMANENT.search(norm):
-        out.facts["no_stay_limit"] = True  # "永住者なので在留期限はありません", whenever it is said
-    if reading.card_too and "card_issued_on" not in slots:
-        out.facts["card_same"] = True
-    before = dict(out.facts)
-    if asked == "card_issued_on" and "card_issued_on" not in out.values:
-        if reading.dont_know:
-            out.facts["card_unknown"] = True
-        elif not (facts.get("card_differs") or facts.get("renewed")) and (reading.same or reading.yes) or reading.same and reading.card_too:
-            out.facts["card_same"] = True
-        elif reading.no:
-            out.facts["card_differs"] = True
-    elif asked == "issued_on" and "card_issued_on" in slots and "issued_on" not in out.values \
-            and (reading.same or reading.yes):
-        out.values["issued_on"] = slots["card_issued_on"]
-    elif asked == "previous_expires_on" and reading.dont_know and "previous_expires_on" not in out.values:
-        out.facts["previous_unknown"] = True
-    elif asked == "residence_expires_on" and "residence_expires_on" not in out.values:
-        if reading.dont_know:
-            out.facts["residence_unknown"] = True
-        elif reading.no_stay_limit:
-            out.facts["no_stay_limit"] = True
-    out.answers_asked = out.facts != before
-
-
-def fee_reason(norm: str, kb: Knowledge) -> str | None:
-    """The fee case a message names (knowledge/messages.yaml fee_reason_words, tried in order)."""
-    for reason, words in kb.messages["fee_reason_words"].items():
-        if any(w in norm for w in _normalised(tuple(words))):
-            return str(reason)
-    return None
-
-
-@functools.lru_cache(maxsize=64)
-def _normalised(words: tuple[str, ...]) -> tuple[str, ...]:
-    """Staff's words in the form messages are compared in, made once per list (the lists never change)."""
-    return tuple(normal(w) for w in words)
-
-
-_PERMANENT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない")
 
 
 def _shown(parsed: ParsedDate | PartialDate | DateParseError) -> str:

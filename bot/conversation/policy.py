@@ -19,7 +19,7 @@ import re
 from datetime import date
 
 from bot import rules
-from bot.conversation import answering, context, filling, placing
+from bot.conversation import answering, choices, context, filling, placing
 from bot.conversation.answering import answer, fresh
 from bot.conversation.context import Context
 from bot.conversation.forms import FORMS, Form
@@ -81,7 +81,7 @@ def _remember(t: TurnContext, state: State) -> State:
     """What a question said about the situation, for a follow-up: "盗まれた" makes "いくら?" the theft case."""
     if t.match.intent not in t.ctx.fee_after:
         return state
-    reason = placing.fee_reason(normal(t.text), t.kb)
+    reason = choices.fee_reason(normal(t.text), t.kb)
     return state.but(known={**state.known, "fee_reason": reason}) if reason else state
 
 
