@@ -47,6 +47,13 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
     elif asked == "issued_on" and "card_issued_on" in slots and "issued_on" not in out.values \
             and (reading.same or reading.yes):
         out.values["issued_on"] = slots["card_issued_on"]
+    elif asked == "card_applied_on" and "card_applied_on" not in out.values:
+        if reading.dont_know:
+            out.facts["applied_unknown"] = True
+        elif reading.yes or _BEFORE.search(norm):
+            out.facts["applied_before"] = True
+        elif reading.no or _AFTER.search(norm):
+            out.facts["applied_after"] = True
     elif asked == "previous_expires_on" and reading.dont_know and "previous_expires_on" not in out.values:
         out.facts["previous_unknown"] = True
     elif asked == "residence_expires_on" and "residence_expires_on" not in out.values:
@@ -71,4 +78,6 @@ def _normalised(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(normal(w) for w in words)
 
 
+_BEFORE = re.compile(r"以前|より前|までに|まで$")
+_AFTER = re.compile(r"以降|より後|あと|後で|その後")
 _PERMANENT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない")

@@ -102,10 +102,28 @@ def _outcome(slots: Slots, run: Any, keys: tuple[str, ...]) -> Outcome:
 # --- the expiry -------------------------------------------------------------------------------
 
 
+# What the citizen answered about the card's application day, when it was asked without a date.
+APPLIED_FACTS = ("applied_before", "applied_after", "applied_unknown")
+# The last application day of the old line (20 for 18), and the end of the year after it in which a
+# card applied for before it could still be handed over: later cards are taken as applied for after.
+OLD_LINE_LAST_DAY = date(2022, 3, 31)
+OLD_LINE_CARDS_UNTIL = date(2023, 3, 31)
+
+
+def _applied(days: Mapping[str, date], facts: Facts, card: date | None) -> date | None:
+    """The card's application day as far as the rules need it: given, or 'on or before 2022-03-31'."""
+    if "card_applied_on" in days:
+        return days["card_applied_on"]
+    if facts.get("applied_before"):
+        return min(OLD_LINE_LAST_DAY, card or days["issued_on"])  # applied for no later than issued
+    return None
+
+
 def _expiry(days: Mapping[str, date], facts: Facts, card: date | None) -> dict[str, Any]:
     return rules.expiry(
         days["birth_date"], days["issued_on"],
         card_issued_on=card,
+        card_applied_on=_applied(days, facts, card),
         previous_expires_on=days.get("previous_expires_on"),
         residence_expires_on=days.get("residence_expires_on"),
         adult_ward=bool(facts.get("adult_ward")),
@@ -174,6 +192,25 @@ def card_matters(slots: Slots, facts: Facts) -> bool:
         if any(same[k] != early[k] for k in keys):
             return True
     return False
+
+
+def applied_matters(slots: Slots, facts: Facts) -> bool:
+    """Whether the card's application day could change its expiry: issued from 2022-04-01 to a year
+    later to someone 18 or 19 on that day, whose card would then run 5 years instead of 10."""
+    if "birth_date" not in slots or "card_applied_on" in slots or not card_known(slots, facts):
+        return False
+    days = dict(_ends(slots)[0])
+    if facts.get("card_same") and "issued_on" in days:
+        days["card_issued_on"] = days["issued_on"]
+    card = days.get("card_issued_on")
+    if card is None or not (OLD_LINE_LAST_DAY < card <= OLD_LINE_CARDS_UNTIL) or "issued_on" not in days:
+        return False
+    try:
+        after = _expiry(days, facts, card)
+        before = _expiry(days, {**facts, "applied_before": True}, card)
+    except rules.RuleInputError:
+        return False
+    return bool(after["card_expires_on"] != before["card_expires_on"])
 
 
 def birthday_after(birth: date, day: date) -> date:

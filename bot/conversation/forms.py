@@ -57,6 +57,10 @@ CONDITIONS: dict[str, Condition] = {
                                      and compute.previous_matters(slots, facts)),
     "period_of_stay": lambda slots, facts: bool(facts.get("foreign"))
     and not facts.get("no_stay_limit") and not facts.get("residence_unknown"),
+    # A card issued to an 18- or 19-year-old in the year after 2022-04-01 may have been applied for
+    # before it, when 20 was the line (rules.md): then its years depend on the application day.
+    "applied_matters": _remembered(lambda slots, facts: not any(facts.get(k) for k in compute.APPLIED_FACTS)
+                                   and compute.applied_matters(slots, facts)),
     "card_known_first": lambda slots, facts: "card_issued_on" in slots and "issued_on" not in slots,
     "card_differs": lambda slots, facts: bool(facts.get("card_differs") or _renewed(slots, facts)),
     "said_not_lost": lambda slots, facts: bool(facts.get("not_lost")),
@@ -118,6 +122,8 @@ FORMS: dict[str, Form] = {
                  variant=("card_known_first", "ask_issued_on_card_known", "same_as_card_choices")),
             Slot("card_issued_on", "カードの交付日", "ask_card_issued_on", "card_issued_choices", when="card_matters",
                  variant=("card_differs", "ask_card_date", "dont_know_choices")),
+            Slot("card_applied_on", "カードの申請日", "ask_card_applied_on", "card_applied_choices",
+                 when="applied_matters"),
             Slot("previous_expires_on", "前の証明書の有効期限", "ask_previous_expires_on", "dont_know_choices",
                  when="renewed_in_window", year="next"),
             Slot("residence_expires_on", "在留期間の満了日", "ask_residence", "residence_choices", when="period_of_stay",
@@ -141,7 +147,8 @@ FORMS: dict[str, Form] = {
 # The prompts and choices forms name, with the fields each message may use.
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_birth_date": (), "ask_issued_on": (), "ask_issued_on_card_known": ("card",), "ask_card_issued_on": (),
-    "ask_card_date": (), "ask_previous_expires_on": ("birthday",), "ask_residence": (), "ask_expires_on": (),
+    "ask_card_date": (), "ask_card_applied_on": (), "card_applied_choices": (),
+    "ask_previous_expires_on": ("birthday",), "ask_residence": (), "ask_expires_on": (),
     "ask_fee_reason": (), "ask_fee_free_reason": (),
     "card_issued_choices": (), "same_as_card_choices": (), "dont_know_choices": (), "residence_choices": (),
     "fee_reason_choices": (), "fee_free_choices": (), "fee_reason_words": (), "offer_window": (),

@@ -163,7 +163,7 @@ def _known(state: State, out: Placement, without: str | None = None) -> dict[str
     return known
 
 
-_DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "previous_expires_on",
+_DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "card_applied_on", "previous_expires_on",
                          "residence_expires_on", "expires_on"})
 
 

@@ -87,6 +87,8 @@ _ORDER: dict[str, tuple[tuple[str, str], ...]] = {
     "birth_date": (("issued_on", "before"), ("card_issued_on", "before")),
     "issued_on": (("birth_date", "after"), ("card_issued_on", "after")),
     "card_issued_on": (("birth_date", "after"), ("issued_on", "before")),
+    # Applied for before the card was handed over, and so before the certificates on it were issued.
+    "card_applied_on": (("birth_date", "after"), ("card_issued_on", "before"), ("issued_on", "before")),
     "residence_expires_on": (("issued_on", "after"),),
 }
 _ORDER_REASONS = {
@@ -96,5 +98,8 @@ _ORDER_REASONS = {
     ("issued_on", "card_issued_on"): "電子証明書はカードに記録されるので、カードの交付日({other})より前には発行されません。",
     ("card_issued_on", "birth_date"): "カードの交付日が、生年月日({other})より前になっています。",
     ("card_issued_on", "issued_on"): "カードの交付日が、電子証明書の発行日({other})より後になっています。",
+    ("card_applied_on", "birth_date"): "カードの申請日が、生年月日({other})より前になっています。",
+    ("card_applied_on", "card_issued_on"): "カードの申請日が、カードの交付日({other})より後になっています。",
+    ("card_applied_on", "issued_on"): "カードの申請日が、電子証明書の発行日({other})より後になっています。",
     ("residence_expires_on", "issued_on"): "在留期間の満了日が、電子証明書の発行日({other})より前になっています。",
 }

@@ -29,7 +29,8 @@ _LABELS = re.compile("|".join((
     r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
     r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
     r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もらっ|貰っ|手続|登録|入れ|いれ|申請|こうしん|はっこう)",
+    r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もらっ|貰っ|手続|登録|入れ|いれ|こうしん|はっこう)",
 )))
 _CARD = re.compile(r"カード|かーど")
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
@@ -117,6 +118,8 @@ def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] |
     if slot == "birth_date" and match.group(0) == "生" and not after:
         return None
     card_too = renewed = False
+    if slot == "card_applied_on" and _CERTIFICATE.search(around) and not _CARD.search(around):
+        slot = "issued_on"  # certificates are issued at the counter the day they are asked for
     if slot == "issued_on":
         renewed = bool(_RENEWED.fullmatch(match.group(0)))
         if _CARD.search(around):
