@@ -69,6 +69,7 @@ _AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっ
 # "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
 _NOT_BUT = re.compile(r"^\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*$")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
+_RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
 _DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
 _MONTH_ONLY = re.compile(r"(?<![0-9年/.\-])([0-9]{1,2})\s*(?:月|がつ)(?!\s*[0-9])")
 _YEAR_ONLY = re.compile(r"(?:[0-9]{4}|(?:令和|平成|昭和|大正|れいわ|へいせい|しょうわ|[rhs])\s*(?:[0-9]{1,2}|元))\s*(?:年|ねん)")
@@ -82,7 +83,7 @@ class FoundDate:
     label: str | None  # the slot its words name; any form's, or card_expires_on
     card_too: bool = False  # the issue word is about the card and the certificates together
     renewed: bool = False  # the issue word is 更新
-    relative: bool = False  # a relative word (今日, 明日) in a question: "今日の天気は?" is no date answer
+    relative: bool = False  # 今日 in a question ("今日の天気は?"), 先月 as a birth date: no date answer
 
 
 @dataclass(frozen=True)
@@ -174,9 +175,12 @@ def read(text: str, today: date) -> Reading:
         if i + 1 < len(found) and _NOT_BUT.match(normal(text[end:found[i + 1][0]])):
             labels[i + 1] = labels[i + 1] or label  # "生年月日は X じゃなくて Y": Y is the birth date
             continue  # X is the value being corrected, not a new one
+        said = text[start:end]
         items.append(FoundDate(
             parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]),
-            relative=bool(_RELATIVE_DAY.search(text[start:end])) and question,
+            # "先月の誕生日" is a birthday that came round, never the day one was born
+            relative=bool(_RELATIVE_DAY.search(said)) and question
+            or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
         ))
     dates = tuple(items)
     day = day_label = year = month = None

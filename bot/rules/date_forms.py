@@ -180,7 +180,7 @@ _RELATIVE_DAYS = {
 }
 _RELATIVE_YEARS = {
     "今年": 0, "ことし": 0, "本年": 0, "来年": 1, "らいねん": 1, "再来年": 2, "さらいねん": 2,
-    "去年": -1, "昨年": -1, "きょねん": -1,
+    "去年": -1, "昨年": -1, "きょねん": -1, "一昨年": -2, "おととし": -2,
 }
 _RELATIVE_MONTHS = {"今月": 0, "本月": 0, "来月": 1, "らいげつ": 1, "再来月": 2, "先月": -1, "せんげつ": -1}
 
@@ -275,6 +275,12 @@ def _relative_year(g: dict[str, str | None], today: date) -> ParsedDate:
     return _assumed(y, m, d, f"「{g['_text']}」を", f"「{g['ryear']}」は{year}年です")
 
 
+def _relative_month_only(g: dict[str, str | None], today: date) -> PartialDate:
+    """先月, 来月 without a day: that month of that year, as a month typed without its day is."""
+    first = today.replace(day=1) + relativedelta(months=_RELATIVE_MONTHS[g["rmonth"] or ""])
+    return PartialDate(first.year, first.month, None)
+
+
 def _relative_month(g: dict[str, str | None], today: date) -> ParsedDate:
     first = today.replace(day=1) + relativedelta(months=_RELATIVE_MONTHS[g["rmonth"] or ""])
     day = calendar.monthrange(first.year, first.month)[1] if g.get("end") else _day(g)
@@ -307,6 +313,7 @@ _FORMS: tuple[tuple[re.Pattern[str], Handler, tuple[frozenset[str], ...]], ...] 
         (rf"(?P<ryear>{alternation(_RELATIVE_YEARS)})\s*(?:の\s*)?(?P<m>{_NUM})\s*{_M}", _year_month_only, (_MONTH_WORDS,)),
         (rf"(?P<rmonth>{alternation(_RELATIVE_MONTHS)})\s*(?:の\s*)?{_DAY_OR_END}", _relative_month,
          (tuple(_RELATIVE_MONTHS),)),
+        (rf"(?P<rmonth>{alternation(_RELATIVE_MONTHS)})", _relative_month_only, (tuple(_RELATIVE_MONTHS),)),
         (rf"{_NOT_AFTER_NUM}(?P<m>{_PLAIN_NUM})\s*{_M}\s*{_day_or_end(_PLAIN_NUM, named=False)}", _no_year, (_MONTH_WORDS,)),
         # 7/15 is common for a day this year; an impossible month is more likely a
         # fraction or a ratio than a date, so it is not a date-like span at all.
