@@ -17,6 +17,17 @@ from datetime import date
 from typing import Any
 
 from bot.conversation.choices import place_choices
+from bot.conversation.dateparts import (
+    exists,
+    iso,
+    just_passed,
+    month_of,
+    next_occurrence,
+    part_of,
+    shown,
+    value_of,
+    with_part,
+)
 from bot.conversation.forms import Form
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
@@ -47,26 +58,6 @@ class Placement:
         return bool(self.values or self.facts or self.errors or self.partial or self.pending)
 
 
-def _iso(value: date) -> str:
-    return value.isoformat()
-
-
-def _month(partial: PartialDate) -> str:
-    return f"{partial.year:04d}-{partial.month:02d}"
-
-
-def _next_occurrence(partial: PartialDate, today: date) -> date:
-    """The first day on or after today with this month and day (2月29日: the next leap year's)."""
-    for year in range(today.year, today.year + 9):
-        try:
-            day = partial.on(year)
-        except ValueError:
-            continue
-        if day >= today:
-            return day
-    raise ValueError("no such day")  # pragma: no cover - every month and day recurs within 8 years
-
-
 def place(form: Form, state: State, reading: Reading, text: str, today: date, kb: Knowledge,
           correcting: bool | None = None) -> Placement:
     """Everything in the message that answers `form`: dates placed by meaning, and the other answers.
@@ -84,7 +75,7 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
                  correcting: bool) -> None:
     dates = [d for d in reading.dates if not d.relative]
-    births = {d: _shown(d.found) for d in dates
+    births = {d: shown(d.found) for d in dates
               if _target(form, state, d.label) == "birth_date" and not isinstance(d.found, DateParseError)}
     if len(set(births.values())) > 1:
         # "私は…生まれ、娘は…生まれ": whose dates to work out is not the bot's guess to make.
@@ -93,6 +84,11 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
     unlabelled: list[tuple[FoundDate, str]] = []
     for found in dates:
         target = _target(form, state, found.label)
+        if target is None and found.replaces is not None:
+            target = _replaced_slot(form, state, found.replaces)  # "2月2日じゃなくて2月12日": the one on 2月2日
+            if target == "":
+                out.errors.append((None, kb.message("which_date_part")))  # two dates were on 5月10日
+                continue
         if target is not None and not target.startswith("other:"):
             out.labelled.add(target)
             if found.card_too and target == "issued_on":
@@ -105,7 +101,7 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
             continue
         if target is not None and target.startswith("other:"):
             if isinstance(parsed, ParsedDate):
-                out.other[target.removeprefix("other:")] = _iso(parsed.value)
+                out.other[target.removeprefix("other:")] = iso(parsed.value)
             continue
         if target is None:
             if isinstance(parsed, PartialDate) and parsed.year is None:
@@ -113,24 +109,13 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
                 if target is None:
                     continue
             else:
-                unlabelled.append((found, _value(parsed)))
+                unlabelled.append((found, value_of(parsed)))
                 continue
         _put(form, state, out, target, parsed, today, kb)
     if unlabelled:
         _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
     if not dates:
         _lone_parts(form, state, reading, out, kb, today)
-
-
-def _shown(parsed: ParsedDate | PartialDate | DateParseError) -> str:
-    assert not isinstance(parsed, DateParseError)
-    if isinstance(parsed, ParsedDate):
-        return format_date(parsed.value, era=False)
-    return "".join(f"{n}{unit}" for n, unit in ((parsed.year, "年"), (parsed.month, "月"), (parsed.day, "日")) if n)
-
-
-def _value(parsed: ParsedDate | PartialDate) -> str:
-    return _iso(parsed.value) if isinstance(parsed, ParsedDate) else _month(parsed)
 
 
 def _target(form: Form, state: State, label: str | None) -> str | None:
@@ -142,6 +127,20 @@ def _target(form: Form, state: State, label: str | None) -> str | None:
     if label == "expires_on" and state.asked in ("previous_expires_on", "residence_expires_on"):
         return state.asked
     return "other:" + label
+
+
+def _replaced_slot(form: Form, state: State, replaced: ParsedDate | PartialDate) -> str | None:
+    """The one date said before that is the X of "X じゃなくて Y"; "" when more than one is."""
+    day = replaced.value if isinstance(replaced, ParsedDate) else replaced
+    parts: tuple[int | None, ...] = (day.year, day.month, day.day)
+    matching = [name for name in form.date_slots if name in state.slots
+                and all(want is None or part_of(state.slots[name], part) == want
+                        for part, want in zip(("year", "month", "day"), parts))]
+    if state.facts.get("card_same") and "issued_on" in matching:
+        matching = [name for name in matching if name != "card_issued_on"]
+    if len(matching) > 1:
+        return ""  # more than one: the bot must ask
+    return matching[0] if matching else None
 
 
 def _only_said(form: Form, state: State) -> str | None:
@@ -175,21 +174,21 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
         old = state.slots.get(slot)
         if old is not None and len(old) == 10 and not parsed.month_end:  # a correction keeps its year
             try:
-                value = _iso(parsed.on(int(old[:4])))
+                value = iso(parsed.on(int(old[:4])))
             except ValueError:
                 out.errors.append((slot, kb.message("no_such_day", month=parsed.month, day=parsed.day)))
                 return
-        elif form.slot(slot).year == "next":
-            day = _next_occurrence(parsed, today)
-            value, note = _iso(day), kb.message("assumed_year", value=format_date(day))
+        elif form.slot(slot).year == "next" and not just_passed(parsed, today):
+            day = next_occurrence(parsed, today)
+            value, note = iso(day), kb.message("assumed_year", value=format_date(day))
         else:
             out.partial = Partial(slot, None, parsed.month, parsed.day)
             return
     elif isinstance(parsed, PartialDate):
         if parsed.month_end:  # 月末 with a year is a whole date
-            value = _iso(parsed.on(parsed.year or today.year))
+            value = iso(parsed.on(parsed.year or today.year))
         else:
-            value = _month(parsed)
+            value = month_of(parsed)
             why = why_not(slot, value, _known(state, out, without=slot), today)
             if why is not None:
                 out.errors.append((slot, why))
@@ -199,7 +198,7 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
                 out.partial = Partial(slot, parsed.year, parsed.month)
                 return
     else:
-        value = _iso(parsed.value)
+        value = iso(parsed.value)
     why = why_not(slot, value, _known(state, out, without=slot), today)
     if why is not None:
         out.errors.append((slot, why))
@@ -285,36 +284,37 @@ def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: 
         return
     asked = state.asked
     months = [name for name, value in state.slots.items() if len(value) == 7]
-    if slot is None and (asked in months or len(months) == 1):
+    if slot is None and reading.was is None and (asked in months or len(months) == 1):
         name = asked if asked in months else months[0]
         value = state.slots[name]  # the day of a month the bot asked about, or of the one month it holds
         _complete(out, name, int(value[:4]), int(value[5:]), reading.day, kb, form)
         return
-    if slot is not None and slot in state.slots:
-        old = state.slots[slot]
-        _complete(out, slot, int(old[:4]), int(old[5:7]), reading.day, kb, form)
-        out.labelled.add(slot)
+    _amend_part(form, state, reading, out, kb, today)
 
 
 def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
-    """A year or a month alone, in place of that part of a date said before. Which date: the one the
-    words name, else the only one it can be; when more could be, the bot asks for the whole date."""
+    """A year, a month or a day alone, in place of that part of a date said before. Which date: the
+    one the words name, or whose part is the X of "X じゃなくて Y", else the only one it can be; when
+    more could be, the bot asks for the whole date."""
     named = _target(form, state, reading.day_label) if reading.day_label else None
     if named is not None and named.startswith("other:"):
         return
-    if named is None and not (reading.correction or reading.amending):
+    if named is None and not (reading.correction or reading.amending or reading.was):
         return  # "2021年です" answering a question is the year of a date to come, not a correction
+    part, new = _new_part(reading)
     said = {k: v for k, v in _known(state, out).items() if k in form.date_slots}
+    candidates = [named] if named is not None else list(said)
+    if reading.was is not None:
+        candidates = [s for s in candidates if s in said and part_of(said[s], reading.was[0]) == reading.was[1]]
     options: dict[str, str] = {}
     refusal: tuple[str, str] | None = None
-    for slot in [named] if named is not None else list(said):
+    for slot in candidates:
         old = said.get(slot)
-        if old is None:
+        if old is None or (part == "day" and len(old) == 7 and named is None):
             continue
-        value = _with_part(old, reading.year, reading.month)
-        if value is None:
-            refusal = (slot, kb.message("no_such_day", month=int(old[5:7]) if reading.month is None else reading.month,
-                                        day=int(old[8:]) if len(old) == 10 else 1))
+        value = with_part(old, part, new)
+        if not exists(value):
+            refusal = (slot, kb.message("no_such_day", month=int(value[5:7]), day=int(value[8:])))
             continue
         why = why_not(slot, value, _known(state, out, without=slot), today)
         if why is not None:
@@ -331,15 +331,19 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
         out.errors.append(refusal)
 
 
-def _with_part(old: str, year: int | None, month: int | None) -> str | None:
-    """`old` (a date or a month) with its year or month replaced; None when no such day exists."""
-    new = f"{year:04d}{old[4:]}" if year is not None else f"{old[:5]}{month:02d}{old[7:]}"
-    if len(new) == 10:
-        try:
-            date.fromisoformat(new)
-        except ValueError:
-            return None
-    return new
+def _new_part(reading: Reading) -> tuple[str, int]:
+    """Which part a lone year, month or day replaces, and with what."""
+    if reading.was is not None:
+        part = reading.was[0]
+        value = {"year": reading.year, "month": reading.month, "day": reading.day}[part]
+        assert value is not None
+        return part, value
+    if reading.year is not None:
+        return "year", reading.year
+    if reading.month is not None:
+        return "month", reading.month
+    assert reading.day is not None
+    return "day", reading.day
 
 
 def _complete(out: Placement, slot: str, year: int, month: int, day: int | None, kb: Knowledge, form: Form) -> None:

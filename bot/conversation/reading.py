@@ -30,7 +30,7 @@ _LABELS = re.compile("|".join((
     r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
     r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
     r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もらっ|貰っ|手続|登録|入れ|いれ|こうしん|はっこう)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|手続|登録|入れ|いれ|こうしん|はっこう)",
 )))
 _CARD = re.compile(r"カード|かーど")
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
@@ -50,7 +50,7 @@ _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのと�
 _NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
 # Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
 _DONT_KNOW = re.compile(
-    r"(?:(?:わから|分から|わかん)(?:ない|ん)|わかりません|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
+    r"(?:(?:わから|分から|わかん)(?:ない|ん|へん)|わかりません|わかりまへん|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
     r"|知らない|しらない|知りません|(?:忘れ|わすれ)(?:た|ました|ちゃった|てしまった|てしまいました)|記憶にない|記憶がない)"
     r"(?:です|でした|んです|のです|な|ね|よ|けど)?[。!.…\s]*$"
 )
@@ -72,6 +72,12 @@ _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
 _DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
 _MONTH_ONLY = re.compile(r"(?<![0-9年/.\-])([0-9]{1,2})\s*(?:月|がつ)(?!\s*[0-9])")
+_NOT = r"\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*"
+# "2021年じゃなくて2022年", "5月じゃなくて7月", "10日じゃなくて12日": a part of a date, and the one it replaces
+_PART_PAIRS = (
+    ("month", re.compile(rf"(?<![0-9年/.\-])([0-9]{{1,2}})\s*月{_NOT}([0-9]{{1,2}})\s*月(?!\s*[0-9])")),
+    ("day", re.compile(rf"(?<![0-9年月/.\-])([0-9]{{1,2}})\s*日{_NOT}([0-9]{{1,2}})\s*日")),
+)
 _YEAR_ONLY = re.compile(r"(?:[0-9]{4}|(?:令和|平成|昭和|大正|れいわ|へいせい|しょうわ|[rhs])\s*(?:[0-9]{1,2}|元))\s*(?:年|ねん)")
 _BARE_DAY = re.compile(r"^\s*([0-9]{1,2})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
 _BARE_DAY_NAME = re.compile(rf"^\s*({'|'.join(sorted(DAY_NAMES, key=len, reverse=True))})\s*(?:です|でした|だよ)?\s*[。!.]?\s*$")
@@ -83,6 +89,7 @@ class FoundDate:
     label: str | None  # the slot its words name; any form's, or card_expires_on
     card_too: bool = False  # the issue word is about the card and the certificates together
     renewed: bool = False  # the issue word is 更新
+    replaces: ParsedDate | PartialDate | None = None  # X of "X じゃなくて this date": which value it corrects
     relative: bool = False  # 今日 in a question ("今日の天気は?"), 先月 as a birth date: no date answer
 
 
@@ -103,6 +110,7 @@ class Reading:
     day_label: str | None = None  # the slot named beside a lone day, month or year ("誕生日は11日でした")
     year: int | None = None  # a year alone ("2021年です")
     month: int | None = None  # a month alone ("生まれ月は6月です"); of "4月じゃなくて6月", the last
+    was: tuple[str, int] | None = None  # of "4月じゃなくて6月": ("month", 4), the value corrected
 
 
 def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
@@ -142,10 +150,12 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
     for i, (start, end) in enumerate(spans):
         prev_end = spans[i - 1][1] if i else 0
         next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
-        before = _DELIMS.split(normal(text[prev_end:start]))[-1]
+        gap = _DELIMS.split(normal(text[prev_end:start]))
+        before = gap[-1] if len(gap) > 1 or not i else _after_first_label(gap[-1])
         parts = _DELIMS.split(normal(text[end:next_start]), maxsplit=1)
         after = parts[0]
-        after_is_next_label = len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
+        after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
+                               and _only_label_at_end(after))
         around = before + after
         b, a = _classify(before, False, around), _classify(after.lstrip(), True, around)
         if b and _ENDS_AS_LABEL.search(before):
@@ -155,6 +165,21 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
         else:
             labels.append(b)
     return labels
+
+
+def _only_label_at_end(between: str) -> bool:
+    """Whether the words between two dates are all the second one's label ("…、発行日は"), not the
+    first one's followed by more ("娘(2015年5月5日生まれ)のカードは2023年2月2日に…")."""
+    first = _LABELS.search(between)
+    return first is None or first.end() >= len(between.rstrip()) - 2
+
+
+def _after_first_label(between: str) -> str:
+    """The words between two dates without the first one's label, when more follows it."""
+    first = _LABELS.search(between)
+    if first is None or _only_label_at_end(between):
+        return between
+    return between[first.end():]
 
 
 def mentions_adult_ward(text: str) -> bool:
@@ -171,19 +196,23 @@ def read(text: str, today: date) -> Reading:
     found = find_dates(text, today)
     labels = label_spans(text, [(s, e) for s, e, _ in found])
     items: list[FoundDate] = []
+    replaced: ParsedDate | PartialDate | None = None
     for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
         if i + 1 < len(found) and _NOT_BUT.match(normal(text[end:found[i + 1][0]])):
             labels[i + 1] = labels[i + 1] or label  # "生年月日は X じゃなくて Y": Y is the birth date
+            replaced = parsed if not isinstance(parsed, DateParseError) else None
             continue  # X is the value being corrected, not a new one
         said = text[start:end]
+        replaces, replaced = replaced, None
         items.append(FoundDate(
-            parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]),
+            parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]), replaces,
             # "先月の誕生日" is a birthday that came round, never the day one was born
             relative=bool(_RELATIVE_DAY.search(said)) and question
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
         ))
     dates = tuple(items)
     day = day_label = year = month = None
+    pair: tuple[str, int, int] | None = None
     if not found:
         bare = _BARE_DAY.match(norm)
         named = _BARE_DAY_NAME.match(norm)
@@ -203,6 +232,9 @@ def read(text: str, today: date) -> Reading:
             day_label = day_label or _label_of(norm, months[0])
         if year is not None and day_label is None:
             day_label = _label_of(norm, _YEAR_ONLY.search(norm))
+        pair = _part_pair(norm)
+        if pair is not None and pair[0] == "year":
+            year = pair[2]  # year_in found the first, the one corrected
     return Reading(
         dates=dates,
         same=bool(_SAME.search(norm)),
@@ -219,7 +251,22 @@ def read(text: str, today: date) -> Reading:
         day_label=day_label,
         year=year,
         month=month,
+        was=None if pair is None else (pair[0], pair[1]),
     )
+
+
+def _part_pair(norm: str) -> tuple[str, int, int] | None:
+    """(part, X, Y) of "X じゃなくて Y" said of a year, a month or a day alone."""
+    years = list(_YEAR_ONLY.finditer(norm))
+    if len(years) >= 2 and re.fullmatch(_NOT, norm[years[0].end():years[1].start()]):
+        x, y = year_alone(years[0].group(0)), year_alone(years[1].group(0))
+        if x is not None and y is not None:
+            return "year", x, y
+    for part, pattern in _PART_PAIRS:
+        pair = pattern.search(norm)
+        if pair:
+            return part, int(pair.group(1)), int(pair.group(2))
+    return None
 
 
 def _label_of(norm: str, part: re.Match[str] | None) -> str | None:
