@@ -30,6 +30,8 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
                 out.facts["not_lost"] = True
     if form.intent != "calc_expiry":
         return
+    if reading.not_foreign and (facts.get("foreign") or "residence_expires_on" in slots):
+        out.dropped |= {"foreign", "no_stay_limit", "residence_unknown", "residence_expires_on"}
     if reading.foreign and not facts.get("foreign"):
         out.facts["foreign"] = True
     if reading.foreign and not facts.get("no_stay_limit") and _PERMANENT.search(norm):

@@ -57,8 +57,13 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
             received.append(f"{form.slot(slot).label} {shown(value)}")
     slots.update(found.values)
     facts.update(found.facts)
-    if form.intent == "calc_expiry" and state.known.get("adult_ward"):
-        facts["adult_ward"] = True
+    for name in found.dropped:
+        slots.pop(name, None)
+        facts.pop(name, None)
+    if found.dropped:
+        state = state.but(known={k: v for k, v in state.known.items() if k not in found.dropped})
+    if form.intent == "calc_expiry" and "adult_ward" in state.known:
+        facts["adult_ward"] = bool(state.known["adult_ward"])
     if "card_issued_on" in found.values:  # a date the user gave beats "same day" or "don't know"
         facts.pop("card_same", None)
         facts.pop("card_unknown", None)
@@ -207,7 +212,7 @@ def reopen(t: TurnContext, state: State, last: Last, form: Form) -> Step | None:
     """A correction right after a result ("やっぱり発行日は…", "誕生日は11日でした") recomputes it."""
     reopened = state.form_done().but(form=form.intent, slots=last.slots, facts=last.facts)
     found = place(t, form, reopened, correcting=True)
-    if not (found.values or found.facts or found.errors or found.pending or found.partial or _lacked(state, last)):
+    if not (found.found or _lacked(state, last)):
         return None
     return advance(t, form, reopened, found)
 
@@ -220,13 +225,16 @@ def adds_to(t: TurnContext, state: State, last: Last) -> bool:
         return False
     reading = t.reading
     return (_lacked(state, last) or (reading.foreign and not last.facts.get("foreign"))
+            or (reading.not_foreign and bool(last.facts.get("foreign")))
             or (reading.day_label in last.slots and (reading.year or reading.month or reading.day) is not None)
             or any(d.label == "residence_expires_on" and "residence_expires_on" not in last.slots
                    for d in reading.dates))
 
 
 def _lacked(state: State, last: Last) -> bool:
-    return last.form == "calc_expiry" and bool(state.known.get("adult_ward")) and not last.facts.get("adult_ward")
+    """Whether the conversation now says otherwise of an adult ward than the last expiry assumed."""
+    return (last.form == "calc_expiry" and "adult_ward" in state.known
+            and bool(state.known["adult_ward"]) != bool(last.facts.get("adult_ward")))
 
 
 def _changes(before: Any, after: Any) -> list[str]:

@@ -51,11 +51,12 @@ class Placement:
     other: dict[str, str] = field(default_factory=dict)  # dates named for another form's slot
     partial: Partial | None = None
     pending: Pending | None = None
+    dropped: set[str] = field(default_factory=set)  # slots and facts taken back ("外国籍ではありません")
     answers_asked: bool = False  # a fact that answers the very question asked ("覚えてない" to the card's day)
 
     @property
     def found(self) -> bool:
-        return bool(self.values or self.facts or self.errors or self.partial or self.pending)
+        return bool(self.values or self.facts or self.errors or self.partial or self.pending or self.dropped)
 
 
 def place(form: Form, state: State, reading: Reading, text: str, today: date, kb: Knowledge,

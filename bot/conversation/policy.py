@@ -23,7 +23,7 @@ from bot.conversation import answering, choices, context, filling, placing
 from bot.conversation.answering import answer, fresh
 from bot.conversation.context import Context
 from bot.conversation.forms import FORMS, Form
-from bot.conversation.reading import is_question, mentions_adult_ward, normal
+from bot.conversation.reading import adult_ward_said, is_question, normal
 from bot.conversation.state import State
 from bot.conversation.turn import Config, Step, TurnContext, UserTurn
 from bot.knowledge.base import Knowledge
@@ -66,10 +66,12 @@ def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context,
     if named is not None and named.id != state.municipality:
         state = state.but(municipality=named.id)
         lead = (Message(kb.message("municipality_set", name=named.name)),)
-    if not state.known.get("adult_ward") and mentions_adult_ward(turn.text):
+    ward = adult_ward_said(turn.text)
+    if ward is not None and ward != state.known.get("adult_ward"):
         # Said once, in any turn ("成年被後見人の証明書の期限は?" before the dates): every expiry
-        # computed in this conversation leaves out the signature certificate, and says why.
-        state = state.but(known={**state.known, "adult_ward": True})
+        # computed in this conversation leaves out the signature certificate, and says why;
+        # "被保佐人でした" takes it back.
+        state = state.but(known={**state.known, "adult_ward": ward})
     t = TurnContext(turn, today, kb, ctx, config, kb.municipality(state.municipality))
     out = _run(t, state)
     if out.answered and out.intent is not None and out.state.form is None:

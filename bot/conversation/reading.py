@@ -57,6 +57,11 @@ _DONT_KNOW = re.compile(
 # The holder is an adult ward (成年被後見人), who gets no signature certificate: said of the holder,
 # or of the guardian acting for one. Not 被保佐人 or 被補助人, nor 任意後見, whose holders do get one.
 _ADULT_WARD = re.compile(r"(?<!任意)(?:成年被後見人|被後見人|成年後見人)|せいねんひこうけんにん|せいねんこうけんにん")
+# Said not to be one: denied, or under 保佐 or 補助, whose holders do get a signature certificate.
+_NOT_ADULT_WARD = re.compile(r"(?:成年被後見人|被後見人|後見)(?:では|じゃ)(?:なく|ない|ありません)|被保佐人|被補助人|保佐人|補助人")
+# No longer, or never, a foreign resident with a period of stay.
+_NOT_FOREIGN = re.compile(r"外国籍(?:では|じゃ)(?:なく|ない|ありません)|外国人(?:では|じゃ)(?:なく|ない|ありません)"
+                          r"|日本国籍|帰化|在留(?:期間|期限|カード)?は関係(?:ない|なかっ|ありません)")
 _FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
 _NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
 _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
@@ -102,6 +107,7 @@ class Reading:
     no: bool = False
     dont_know: bool = False
     foreign: bool = False
+    not_foreign: bool = False  # "外国籍ではありません", "帰化しました": takes a period of stay back
     no_stay_limit: bool = False
     correction: bool = False  # words of correction (間違い, じゃなくて, 訂正)
     amending: bool = False  # softer words that may amend an answer (やっぱり, …でした)
@@ -182,8 +188,12 @@ def _after_first_label(between: str) -> str:
     return between[first.end():]
 
 
-def mentions_adult_ward(text: str) -> bool:
-    return bool(_ADULT_WARD.search(normal(text)))
+def adult_ward_said(text: str) -> bool | None:
+    """True when a message says the holder is an adult ward, False when it says not, else None."""
+    norm = normal(text)
+    if _NOT_ADULT_WARD.search(norm):
+        return False
+    return True if _ADULT_WARD.search(norm) else None
 
 
 def is_question(text: str) -> bool:
@@ -242,7 +252,8 @@ def read(text: str, today: date) -> Reading:
         yes=bool(_YES.search(norm)),
         no=bool(_NO.search(norm)),
         dont_know=bool(_DONT_KNOW.search(norm)),
-        foreign=bool(_FOREIGN.search(norm)),
+        foreign=bool(_FOREIGN.search(norm)) and not _NOT_FOREIGN.search(norm),
+        not_foreign=bool(_NOT_FOREIGN.search(norm)),
         no_stay_limit=bool(_NO_STAY_LIMIT.search(norm)),
         correction=bool(_CORRECTION.search(norm)),
         amending=bool(_AMENDING.search(norm)),
