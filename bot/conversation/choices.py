@@ -36,6 +36,8 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
         out.facts["foreign"] = True
     if reading.foreign and not facts.get("no_stay_limit") and _PERMANENT.search(norm):
         out.facts["no_stay_limit"] = True  # "永住者なので在留期限はありません", whenever it is said
+    if reading.in_window is not None and "previous_expires_on" not in slots:
+        out.facts["in_window" if reading.in_window else "outside_window"] = True
     if reading.card_too and "card_issued_on" not in slots:
         out.facts["card_same"] = True
     before = dict(out.facts)

@@ -119,12 +119,22 @@ def _applied(days: Mapping[str, date], facts: Facts, card: date | None) -> date 
     return None
 
 
+def _previous(days: Mapping[str, date], facts: Facts) -> date | None:
+    """The old certificate's expiry: given, or, for a renewal said to be inside its window, the
+    birthday it most likely ended on (else the renewal day itself: inside the window either way)."""
+    if "previous_expires_on" in days or not facts.get("in_window"):
+        return days.get("previous_expires_on")
+    issued = days["issued_on"]
+    old = birthday_after(days["birth_date"], issued)
+    return old if rules.renewal_opens_on(old) <= issued else issued
+
+
 def _expiry(days: Mapping[str, date], facts: Facts, card: date | None) -> dict[str, Any]:
     return rules.expiry(
         days["birth_date"], days["issued_on"],
         card_issued_on=card,
         card_applied_on=_applied(days, facts, card),
-        previous_expires_on=days.get("previous_expires_on"),
+        previous_expires_on=_previous(days, facts),
         residence_expires_on=days.get("residence_expires_on"),
         adult_ward=bool(facts.get("adult_ward")),
     )
@@ -228,7 +238,8 @@ def previous_matters(slots: Slots, facts: Facts) -> bool:
     when the longer count is not cut short anyway (by the card, or the period of stay):
     both ways are worked out, as for the card.
     """
-    if "birth_date" not in slots or "issued_on" not in slots or facts.get("previous_unknown"):
+    if ("birth_date" not in slots or "issued_on" not in slots
+            or any(facts.get(k) for k in ("previous_unknown", "in_window", "outside_window"))):
         return False
     stay = bool(facts.get("foreign")) and not facts.get("no_stay_limit")
     if facts.get("card_same"):

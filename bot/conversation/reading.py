@@ -62,6 +62,9 @@ _NOT_ADULT_WARD = re.compile(r"(?:成年被後見人|被後見人|後見)(?:で�
 # No longer, or never, a foreign resident with a period of stay.
 _NOT_FOREIGN = re.compile(r"外国籍(?:では|じゃ)(?:なく|ない|ありません)|外国人(?:では|じゃ)(?:なく|ない|ありません)"
                           r"|日本国籍|帰化|在留(?:期間|期限|カード)?は関係(?:ない|なかっ|ありません)")
+# "期限の1か月前に更新した": inside the 3-month window (the 6th-birthday rule), or outside it.
+_BEFORE_EXPIRY = re.compile(r"(?:期限|満了|切れる)(?:が切れる|の|より)?\s*(?:(?P<n>[0-9]{1,3})\s*(?P<unit>か月|ヶ月|カ月|ケ月|ヵ月|日|週間)"
+                            r"|(?P<soon>少し|直|すぐ|ちょっと|数日|半年|1年|一年))\s*(?:前|まえ)")
 _FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
 _NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
 _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
@@ -108,6 +111,7 @@ class Reading:
     dont_know: bool = False
     foreign: bool = False
     not_foreign: bool = False  # "外国籍ではありません", "帰化しました": takes a period of stay back
+    in_window: bool | None = None  # renewed "期限の1か月前": inside the window; "半年前": outside; else None
     no_stay_limit: bool = False
     correction: bool = False  # words of correction (間違い, じゃなくて, 訂正)
     amending: bool = False  # softer words that may amend an answer (やっぱり, …でした)
@@ -125,7 +129,7 @@ def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] |
     Whether an issue word is about the card or the certificates is read from `around`,
     both clauses of the date ("カードは2019年4月1日に受け取りました").
     """
-    matches = list(_LABELS.finditer(clause))
+    matches = list(_LABELS.finditer(_BEFORE_EXPIRY.sub("", clause)))
     if not matches:
         return None
     match = matches[0] if after else matches[-1]
@@ -254,6 +258,7 @@ def read(text: str, today: date) -> Reading:
         dont_know=bool(_DONT_KNOW.search(norm)),
         foreign=bool(_FOREIGN.search(norm)) and not _NOT_FOREIGN.search(norm),
         not_foreign=bool(_NOT_FOREIGN.search(norm)),
+        in_window=_in_window(norm),
         no_stay_limit=bool(_NO_STAY_LIMIT.search(norm)),
         correction=bool(_CORRECTION.search(norm)),
         amending=bool(_AMENDING.search(norm)),
@@ -264,6 +269,22 @@ def read(text: str, today: date) -> Reading:
         month=month,
         was=None if pair is None else (pair[0], pair[1]),
     )
+
+
+def _in_window(norm: str) -> bool | None:
+    """Whether a renewal said to be some time before the old expiry was inside its 3-month window;
+    None when not said, or when it could be either (3か月前: the window opens the day after)."""
+    said = _BEFORE_EXPIRY.search(norm)
+    if said is None or not _RENEWED.search(norm):
+        return None
+    soon = said.group("soon")
+    if soon:
+        return soon not in ("半年", "1年", "一年")
+    n, unit = int(said.group("n")), said.group("unit")
+    days = n if unit == "日" else n * 7 if unit == "週間" else n * 30
+    if days < 85:
+        return True
+    return False if days > 95 else None
 
 
 def _part_pair(norm: str) -> tuple[str, int, int] | None:

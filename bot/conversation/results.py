@@ -29,7 +29,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "card_on_its_face": (), "signature_until": ("date",), "no_signature": (), "no_signature_ward": (),
     "lead_new_card": (), "lead_card_expired": (), "lead_stay": (),
     "computed_from": ("values",), "reasons_heading": (),
-    "card_unknown": (), "previous_unknown": ("birthday", "longer"), "residence_unknown": (), "applied_unknown": ("card",),
+    "card_unknown": (), "previous_unknown": ("birthday", "longer"), "residence_unknown": (), "applied_unknown": ("card",), "in_window_said": (),
     "result_window": ("expires", "opens"), "window_rule": (), "window_rule_month_end": ("expires", "day"),
     "status_not_yet": ("today",), "status_open": ("today",), "status_expired": (),
     "result_fee": ("certificate", "card", "total"), "result_fee_certificate_only": ("certificate",),
@@ -120,6 +120,8 @@ def assumptions(slots: Mapping[str, str], facts: Facts, kb: Knowledge) -> list[s
                                 longer=format_date(longer, era=False)))
     if facts.get("residence_unknown"):
         lines.append(kb.message("residence_unknown"))
+    if facts.get("in_window"):
+        lines.append(kb.message("in_window_said"))
     if facts.get("applied_unknown"):
         older = compute.expiry(slots, {**facts, "applied_unknown": False, "applied_before": True}).result
         if older is not None and older["card_expires_on"] is not None:
