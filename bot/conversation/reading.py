@@ -46,6 +46,8 @@ _CARD_TOO = re.compile(
     r"|(?:カード|かーど)を(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時|際|日)"
     r"|(?:証明書|しょうめいしょ)[とも](?:{_SAME.pattern})"
 )
+# "カードは別の日でした。2017年3月3日です": the one date given is the card's.
+_CARD_OTHER_DAY = re.compile(r"(?:カード|かーど)(?:は|の(?:交付|受け?取り)?日?は)[^。、]{0,4}(?:別|違|ちが)")
 _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
 _NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
 # Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
@@ -218,6 +220,8 @@ def read(text: str, today: date) -> Reading:
             continue  # X is the value being corrected, not a new one
         said = text[start:end]
         replaces, replaced = replaced, None
+        if label is None and len(found) == 1 and _CARD_OTHER_DAY.search(norm):
+            label = ("card_issued_on", False, False)
         items.append(FoundDate(
             parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]), replaces,
             # "先月の誕生日" is a birthday that came round, never the day one was born
