@@ -219,16 +219,21 @@ def reopen(t: TurnContext, state: State, last: Last, form: Form) -> Step | None:
 
 def adds_to(t: TurnContext, state: State, last: Last) -> bool:
     """Whether a message right after an expiry changes what it was computed from, without words of
-    correction: a part of a date it named ("生まれ月は6月です"), a period of stay ("外国籍で在留期限は…"),
-    or that the holder is an adult ward. Then it is recomputed."""
+    correction: a part of a date it named ("生まれ月は6月です"), the card's day or a period of stay
+    ("カードは…に受け取りました", "外国籍で在留期限は…"), or whether the holder is an adult ward.
+    Then it is recomputed."""
     if last.form != "calc_expiry":
         return False
     reading = t.reading
     return (_lacked(state, last) or (reading.foreign and not last.facts.get("foreign"))
             or (reading.not_foreign and bool(last.facts.get("foreign")))
             or (reading.day_label in last.slots and (reading.year or reading.month or reading.day) is not None)
-            or any(d.label == "residence_expires_on" and "residence_expires_on" not in last.slots
-                   for d in reading.dates))
+            or any(d.label in _SAME_PERSON_DATES for d in reading.dates))
+
+
+# Dates told after a result that can only be of the same computation ("カードは…に受け取りました"):
+# a birth or issue date could as well start one for someone else, and goes the usual way.
+_SAME_PERSON_DATES = frozenset({"card_issued_on", "card_applied_on", "previous_expires_on", "residence_expires_on"})
 
 
 def _lacked(state: State, last: Last) -> bool:

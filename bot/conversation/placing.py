@@ -38,6 +38,7 @@ from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
+    "two_dates_one_slot": ("slot", "values"),
 }
 
 
@@ -82,6 +83,14 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
         # "私は…生まれ、娘は…生まれ": whose dates to work out is not the bot's guess to make.
         out.errors.append(("birth_date", kb.message("two_birth_dates", values="、".join(births.values()))))
         dates = [d for d in dates if d not in births]
+    for slot in form.date_slots:
+        same_slot = {d: shown(d.found) for d in dates
+                     if _target(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
+        if slot != "birth_date" and len(set(same_slot.values())) > 1:
+            # "2020年1月10日と2021年3月5日に手続きしました": which was the certificates' is not a guess either
+            out.errors.append((slot, kb.message("two_dates_one_slot", slot=form.slot(slot).label,
+                                                values="、".join(same_slot.values()))))
+            dates = [d for d in dates if d not in same_slot]
     unlabelled: list[tuple[FoundDate, str]] = []
     for found in dates:
         target = _target(form, state, found.label)

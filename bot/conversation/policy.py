@@ -72,19 +72,16 @@ def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context,
         # computed in this conversation leaves out the signature certificate, and says why;
         # "被保佐人でした" takes it back.
         state = state.but(known={**state.known, "adult_ward": ward})
+    reason = choices.fee_reason(normal(turn.text), kb)
+    if reason is not None and reason != state.known.get("fee_reason"):
+        # What a message says of the situation, in any turn, for a later "いくら?": "盗まれた" makes
+        # it the theft case, "カードを落として再発行した" (before a computation) the lost card's.
+        state = state.but(known={**state.known, "fee_reason": reason})
     t = TurnContext(turn, today, kb, ctx, config, kb.municipality(state.municipality))
     out = _run(t, state)
     if out.answered and out.intent is not None and out.state.form is None:
-        out = out.but(state=_remember(t, out.state.but(topic=out.intent)))  # follow-ups are read in this topic
+        out = out.but(state=out.state.but(topic=out.intent))  # follow-ups are read in this topic
     return out.before(*lead) if lead else out
-
-
-def _remember(t: TurnContext, state: State) -> State:
-    """What a question said about the situation, for a follow-up: "盗まれた" makes "いくら?" the theft case."""
-    if t.match.intent not in t.ctx.fee_after:
-        return state
-    reason = choices.fee_reason(normal(t.text), t.kb)
-    return state.but(known={**state.known, "fee_reason": reason}) if reason else state
 
 
 def _run(t: TurnContext, state: State) -> Step:

@@ -30,7 +30,7 @@ _LABELS = re.compile("|".join((
     r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
     r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
     r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|手続|登録|入れ|いれ|こうしん|はっこう)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう)",
 )))
 _CARD = re.compile(r"カード|かーど")
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
@@ -40,6 +40,7 @@ _ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|�
 _DELIMS = re.compile(r"[、。,.!?;\n]")
 
 _SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
+_NOT_SAME = re.compile(r"(?:同じ|おなじ|一緒|いっしょ|同日)(?:日|ひ)?(?:じゃ|では|で)(?:なく|なかっ|ない|ありません)")
 # "カードと一緒に", "カードも同じ日", "カードを作ったときに": the card came with the certificates.
 _CARD_TOO = re.compile(
     rf"(?:カード|かーど)(?:の(?:交付|発行|受け?取り)日?)?[とも][^、。]{{0,4}}(?:{_SAME.pattern}|その(?:時|とき|日|ひ))"
@@ -47,7 +48,8 @@ _CARD_TOO = re.compile(
     r"|(?:証明書|しょうめいしょ)[とも](?:{_SAME.pattern})"
 )
 # "カードは別の日でした。2017年3月3日です": the one date given is the card's.
-_CARD_OTHER_DAY = re.compile(r"(?:カード|かーど)(?:は|の(?:交付|受け?取り)?日?は)[^。、]{0,4}(?:別|違|ちが)")
+_CARD_OTHER_DAY = re.compile(r"(?:カード|かーど)(?:は|の(?:交付|受け?取り)?日?は)[^。、]{0,4}(?:別|違|ちが)"
+                             r"|(?:カード|かーど)の(?:受け?取り?|交付|発行)日(?:を|は|が)")
 _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
 _NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
 # Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
@@ -77,6 +79,7 @@ _CORRECTION = re.compile(r"間違|まちが|訂正|修正|ではなく|じゃな
                          r"|(?:ちが|違)(?:いました|った|ってた|ってました)")
 _AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっけ")
 # "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
+_AND = re.compile(r"^\s*(?:と|や|か|または|あるいは)\s*$")
 _NOT_BUT = re.compile(r"^\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*$")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -131,7 +134,9 @@ def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] |
     Whether an issue word is about the card or the certificates is read from `around`,
     both clauses of the date ("カードは2019年4月1日に受け取りました").
     """
-    matches = list(_LABELS.finditer(_BEFORE_EXPIRY.sub("", clause)))
+    clause = _BEFORE_EXPIRY.sub("", clause)
+    # "18歳の誕生日に受け取った": a birthday that came round, not the birth date
+    matches = [m for m in _LABELS.finditer(clause) if not (m.lastgroup == "birth_date" and clause[:m.start()].endswith("歳の"))]
     if not matches:
         return None
     match = matches[0] if after else matches[-1]
@@ -144,7 +149,7 @@ def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] |
     if slot == "issued_on":
         renewed = bool(_RENEWED.fullmatch(match.group(0)))
         if _CARD.search(around):
-            if _CERTIFICATE.search(around) or _SAME.search(around):
+            if _CERTIFICATE.search(around) or _SAME.search(around) and not _NOT_SAME.search(around):
                 card_too = True
             else:
                 slot = "card_issued_on"
@@ -208,9 +213,13 @@ def is_question(text: str) -> bool:
 
 def read(text: str, today: date) -> Reading:
     norm = normal(text)
+    not_same = bool(_NOT_SAME.search(norm))
     question = is_question(text) or text.rstrip().endswith(("?", "?"))
     found = find_dates(text, today)
     labels = label_spans(text, [(s, e) for s, e, _ in found])
+    for i in range(len(found) - 2, -1, -1):
+        if labels[i] is None and _AND.match(normal(text[found[i][1]:found[i + 1][0]])):
+            labels[i] = labels[i + 1]  # "2020年1月10日と2021年3月5日に手続き": both were 手続き
     items: list[FoundDate] = []
     replaced: ParsedDate | PartialDate | None = None
     for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
@@ -255,8 +264,8 @@ def read(text: str, today: date) -> Reading:
             year = pair[2]  # year_in found the first, the one corrected
     return Reading(
         dates=dates,
-        same=bool(_SAME.search(norm)),
-        card_too=bool(_CARD_TOO.search(norm)),
+        same=bool(_SAME.search(norm)) and not not_same,
+        card_too=bool(_CARD_TOO.search(norm)) and not not_same,
         yes=bool(_YES.search(norm)),
         no=bool(_NO.search(norm)),
         dont_know=bool(_DONT_KNOW.search(norm)),
@@ -291,8 +300,14 @@ def _in_window(norm: str) -> bool | None:
     return False if days > 95 else None
 
 
+_BARE_YEARS = re.compile(rf"(?<![0-9])((?:19|20)[0-9]{{2}})\s*年?{_NOT}((?:19|20)[0-9]{{2}})(?![0-9])")
+
+
 def _part_pair(norm: str) -> tuple[str, int, int] | None:
     """(part, X, Y) of "X じゃなくて Y" said of a year, a month or a day alone."""
+    bare = _BARE_YEARS.search(norm)
+    if bare:
+        return "year", int(bare.group(1)), int(bare.group(2))
     years = list(_YEAR_ONLY.finditer(norm))
     if len(years) >= 2 and re.fullmatch(_NOT, norm[years[0].end():years[1].start()]):
         x, y = year_alone(years[0].group(0)), year_alone(years[1].group(0))
