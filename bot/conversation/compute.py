@@ -104,9 +104,8 @@ def _outcome(slots: Slots, run: Any, keys: tuple[str, ...]) -> Outcome:
 
 # What the citizen answered about the card's application day, when it was asked without a date.
 APPLIED_FACTS = ("applied_before", "applied_after", "applied_unknown")
-# The last application day of the old line (20 for 18), and the end of the year after it in which a
-# card applied for before it could still be handed over: later cards are taken as applied for after.
-OLD_LINE_LAST_DAY = date(2022, 3, 31)
+# The end of the year after the old line's last application day (20 for 18, rules.md) in which a card
+# applied for by then could still be handed over: later cards are taken as applied for after it.
 OLD_LINE_CARDS_UNTIL = date(2023, 3, 31)
 
 
@@ -115,7 +114,7 @@ def _applied(days: Mapping[str, date], facts: Facts, card: date | None) -> date 
     if "card_applied_on" in days:
         return days["card_applied_on"]
     if facts.get("applied_before"):
-        return min(OLD_LINE_LAST_DAY, card or days["issued_on"])  # applied for no later than issued
+        return min(rules.LAST_DAY_OF_OLD_ADULT_AGE, card or days["issued_on"])  # applied for no later than issued
     return None
 
 
@@ -213,7 +212,7 @@ def applied_matters(slots: Slots, facts: Facts) -> bool:
     if facts.get("card_same") and "issued_on" in days:
         days["card_issued_on"] = days["issued_on"]
     card = days.get("card_issued_on")
-    if card is None or not (OLD_LINE_LAST_DAY < card <= OLD_LINE_CARDS_UNTIL) or "issued_on" not in days:
+    if card is None or not (rules.LAST_DAY_OF_OLD_ADULT_AGE < card <= OLD_LINE_CARDS_UNTIL) or "issued_on" not in days:
         return False
     try:
         after = _expiry(days, facts, card)

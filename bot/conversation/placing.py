@@ -77,28 +77,24 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
                  correcting: bool) -> None:
     dates = [d for d in reading.dates if not d.relative]
-    births = {d: shown(d.found) for d in dates
-              if _target(form, state, d.label) == "birth_date" and not isinstance(d.found, DateParseError)}
-    if len(set(births.values())) > 1:
-        # "私は…生まれ、娘は…生まれ": whose dates to work out is not the bot's guess to make.
-        out.errors.append(("birth_date", kb.message("two_birth_dates", values="、".join(births.values()))))
-        dates = [d for d in dates if d not in births]
     for slot in form.date_slots:
         same_slot = {d: shown(d.found) for d in dates
                      if _target(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
-        if slot != "birth_date" and len(set(same_slot.values())) > 1:
-            # "2020年1月10日と2021年3月5日に手続きしました": which was the certificates' is not a guess either
-            out.errors.append((slot, kb.message("two_dates_one_slot", slot=form.slot(slot).label,
-                                                values="、".join(same_slot.values()))))
+        if len(set(same_slot.values())) > 1:
+            # "私は…生まれ、娘は…生まれ" (whose dates?), "2020年1月10日と2021年3月5日に手続き" (which was
+            # the certificates'?): not the bot's guess to make.
+            key = "two_birth_dates" if slot == "birth_date" else "two_dates_one_slot"
+            out.errors.append((slot, kb.message(key, slot=form.slot(slot).label, values="、".join(same_slot.values()))))
             dates = [d for d in dates if d not in same_slot]
     unlabelled: list[tuple[FoundDate, str]] = []
     for found in dates:
         target = _target(form, state, found.label)
         if target is None and found.replaces is not None:
-            target = _replaced_slot(form, state, found.replaces)  # "2月2日じゃなくて2月12日": the one on 2月2日
-            if target == "":
-                out.errors.append((None, kb.message("which_date_part")))  # two dates were on 5月10日
+            replaced = _replaced_slots(form, state, found.replaces)  # "2月2日じゃなくて2月12日": the one on 2月2日
+            if len(replaced) > 1:
+                out.errors.append((None, kb.message("which_date_part")))  # two dates were on 2月2日
                 continue
+            target = replaced[0] if replaced else None
         if target is not None and not target.startswith("other:"):
             out.labelled.add(target)
             if found.card_too and target == "issued_on":
@@ -139,8 +135,8 @@ def _target(form: Form, state: State, label: str | None) -> str | None:
     return "other:" + label
 
 
-def _replaced_slot(form: Form, state: State, replaced: ParsedDate | PartialDate) -> str | None:
-    """The one date said before that is the X of "X じゃなくて Y"; "" when more than one is."""
+def _replaced_slots(form: Form, state: State, replaced: ParsedDate | PartialDate) -> list[str]:
+    """The dates said before that are the X of "X じゃなくて Y"."""
     day = replaced.value if isinstance(replaced, ParsedDate) else replaced
     parts: tuple[int | None, ...] = (day.year, day.month, day.day)
     matching = [name for name in form.date_slots if name in state.slots
@@ -148,9 +144,7 @@ def _replaced_slot(form: Form, state: State, replaced: ParsedDate | PartialDate)
                         for part, want in zip(("year", "month", "day"), parts))]
     if state.facts.get("card_same") and "issued_on" in matching:
         matching = [name for name in matching if name != "card_issued_on"]
-    if len(matching) > 1:
-        return ""  # more than one: the bot must ask
-    return matching[0] if matching else None
+    return matching
 
 
 def _only_said(form: Form, state: State) -> str | None:

@@ -13,6 +13,7 @@ from bot.rules.validity import (
     CARD_NOTE_PREFIX,
     CERT_YEARS,
     CERT_YEARS_RENEWED_IN_WINDOW,
+    LAST_DAY_OF_OLD_ADULT_AGE,
     RuleInputError,
     age_on,
     expiry,
@@ -23,6 +24,7 @@ from bot.rules.validity import (
 )
 
 __all__ = [
-    "CARD_NOTE_PREFIX", "CERT_YEARS", "CERT_YEARS_RENEWED_IN_WINDOW", "FEES", "FEE_REASONS", "RuleInputError",
+    "CARD_NOTE_PREFIX", "CERT_YEARS", "CERT_YEARS_RENEWED_IN_WINDOW", "FEES", "FEE_REASONS", "LAST_DAY_OF_OLD_ADULT_AGE",
+    "RuleInputError",
     "age_on", "expiry", "fee", "nth_birthday_after", "renewal_opens_on", "renewal_window", "to_json", "yen",
 ]
