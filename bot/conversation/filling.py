@@ -227,7 +227,7 @@ def adds_to(t: TurnContext, state: State, last: Last) -> bool:
     reading = t.reading
     return (_lacked(state, last) or (reading.foreign and not last.facts.get("foreign"))
             or (reading.not_foreign and bool(last.facts.get("foreign")))
-            or (reading.day_label in last.slots and (reading.year or reading.month or reading.day) is not None)
+            or (reading.part_label in last.slots and (reading.year or reading.month or reading.day) is not None)
             or any(d.label in _SAME_PERSON_DATES for d in reading.dates))
 
 

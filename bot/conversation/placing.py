@@ -280,7 +280,7 @@ def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: 
         if reading.year is not None or reading.month is not None:
             _amend_part(form, state, reading, out, kb, today)
         return
-    slot = _target(form, state, reading.day_label) if reading.day_label else None
+    slot = _target(form, state, reading.part_label) if reading.part_label else None
     if slot is not None and slot.startswith("other:"):
         return
     if partial is not None and partial.year is not None and slot in (None, partial.slot):
@@ -300,7 +300,7 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
     """A year, a month or a day alone, in place of that part of a date said before. Which date: the
     one the words name, or whose part is the X of "X じゃなくて Y", else the only one it can be; when
     more could be, the bot asks for the whole date."""
-    named = _target(form, state, reading.day_label) if reading.day_label else None
+    named = _target(form, state, reading.part_label) if reading.part_label else None
     if named is not None and named.startswith("other:"):
         return
     if named is None and not (reading.correction or reading.amending or reading.was):

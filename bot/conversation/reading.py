@@ -78,14 +78,15 @@ _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|
 _CORRECTION = re.compile(r"間違|まちが|訂正|修正|ではなく|じゃなく|でなく|じゃなかっ|正しくは|ただしくは|見間違|勘違"
                          r"|(?:ちが|違)(?:いました|った|ってた|ってました)")
 _AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっけ")
-# "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
+# "XとYに手続き": both dates take the label after Y.
 _AND = re.compile(r"^\s*(?:と|や|か|または|あるいは)\s*$")
-_NOT_BUT = re.compile(r"^\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*$")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
 _DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
 _MONTH_ONLY = re.compile(r"(?<![0-9年/.\-])([0-9]{1,2})\s*(?:月|がつ)(?!\s*[0-9])")
+# "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
 _NOT = r"\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*"
+_NOT_BUT = re.compile(rf"^{_NOT}$")
 # "2021年じゃなくて2022年", "5月じゃなくて7月", "10日じゃなくて12日": a part of a date, and the one it replaces
 _PART_PAIRS = (
     ("month", re.compile(rf"(?<![0-9年/.\-])([0-9]{{1,2}})\s*月{_NOT}([0-9]{{1,2}})\s*月(?!\s*[0-9])")),
@@ -122,7 +123,7 @@ class Reading:
     amending: bool = False  # softer words that may amend an answer (やっぱり, …でした)
     question: bool = False
     day: int | None = None  # a day alone ("10日", "ついたち")
-    day_label: str | None = None  # the slot named beside a lone day, month or year ("誕生日は11日でした")
+    part_label: str | None = None  # the slot named beside a lone day, month or year ("誕生日は11日でした")
     year: int | None = None  # a year alone ("2021年です")
     month: int | None = None  # a month alone ("生まれ月は6月です"); of "4月じゃなくて6月", the last
     was: tuple[str, int] | None = None  # of "4月じゃなくて6月": ("month", 4), the value corrected
@@ -238,7 +239,7 @@ def read(text: str, today: date) -> Reading:
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
         ))
     dates = tuple(items)
-    day = day_label = year = month = None
+    day = part_label = year = month = None
     pair: tuple[str, int, int] | None = None
     if not found:
         bare = _BARE_DAY.match(norm)
@@ -251,14 +252,14 @@ def read(text: str, today: date) -> Reading:
             lone = list(_DAY_ONLY.finditer(norm))
             if lone:
                 day = int(lone[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
-                day_label = _label_of(norm, lone[0])
+                part_label = _label_of(norm, lone[0])
         year = year_alone(norm) or year_in(norm)
         months = [m for m in _MONTH_ONLY.finditer(norm) if 1 <= int(m.group(1)) <= 12]
         if months:
             month = int(months[-1].group(1))
-            day_label = day_label or _label_of(norm, months[0])
-        if year is not None and day_label is None:
-            day_label = _label_of(norm, _YEAR_ONLY.search(norm))
+            part_label = part_label or _label_of(norm, months[0])
+        if year is not None and part_label is None:
+            part_label = _label_of(norm, _YEAR_ONLY.search(norm))
         pair = _part_pair(norm)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
@@ -277,7 +278,7 @@ def read(text: str, today: date) -> Reading:
         amending=bool(_AMENDING.search(norm)),
         question=question,
         day=day,
-        day_label=day_label,
+        part_label=part_label,
         year=year,
         month=month,
         was=None if pair is None else (pair[0], pair[1]),
