@@ -40,6 +40,9 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
         out.facts["in_window" if reading.in_window else "outside_window"] = True
     if reading.card_too and "card_issued_on" not in slots:
         out.facts["card_same"] = True
+    card = out.values.get("card_issued_on")
+    if reading.card_too and card and "issued_on" not in out.values and "issued_on" not in slots:
+        out.values["issued_on"] = card  # "カードは…に受け取り、電子証明書もそのとき": the card's day is theirs
     before = dict(out.facts)
     if asked == "card_issued_on" and "card_issued_on" not in out.values:
         if reading.dont_know:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
+from bot.rules.eras import ERAS, era_of
 
 
 def iso(value: date) -> str:
@@ -76,3 +77,18 @@ def exists(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def with_era(old: str, was: str, era: str) -> str | None:
+    """`old` in the same year of another era (昭和20年 → 平成20年), if `old` is in era `was`;
+    None otherwise, or when that year of the other era is not in it."""
+    first = date.fromisoformat(old if len(old) == 10 else f"{old}-01")
+    said, new = era_of(first), next((e for e in ERAS if e.name == era), None)
+    if said is None or said.name != was or new is None:
+        return None
+    value = f"{new.starts_on.year + first.year - said.starts_on.year:04d}{old[4:]}"
+    following = next((e for e in ERAS if e.starts_on > new.starts_on), None)
+    day = date.fromisoformat(value if len(value) == 10 else f"{value}-28")
+    if not exists(value) or day < new.starts_on or (following is not None and day >= following.starts_on):
+        return None
+    return value

@@ -23,7 +23,7 @@ from bot.rules.dates import format_date
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_day": ("month",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "received": ("values",), "corrected": ("slot", "value"), "changed": ("lines",),
-    "reprompt_date_error": ("reason",), "reprompt_no_date": (), "reprompt_choice": (),
+    "changed_none": (), "reprompt_date_error": ("reason",), "reprompt_no_date": (), "reprompt_choice": (),
     "resume": (), "give_up": (), "rule_error": ("reason",),
 }
 # Of a result, the dates a correction can change, as the bot names them.
@@ -98,7 +98,7 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
     assert outcome.result is not None
     finished = results.FINISHERS[form.finish](outcome.result, slots, facts, t.today, kb)
     if state.last is not None and state.last.form == form.intent:
-        changed = _changes(state.last.result, finished.result)
+        changed = _changes(state.last.result, finished.result, kb.message("changed_none"))
         if changed:
             messages.append(Message(kb.message("changed", lines="、".join(changed))))
     known = {**state.known, **{k: v for k, v in slots.items() if k in KEPT and len(v) == 10},
@@ -242,17 +242,21 @@ def _lacked(state: State, last: Last) -> bool:
             and bool(state.known["adult_ward"]) != bool(last.facts.get("adult_ward")))
 
 
-def _changes(before: Any, after: Any) -> list[str]:
+def _changes(before: Any, after: Any, none: str) -> list[str]:
     lines = []
     for key, name in _RESULT_NAMES.items():
         old, new = before.get(key), after.get(key)
-        if key in before and key in after and old and new and old != new:
-            lines.append(f"{name} {_plain(old)}→{_plain(new)}")
+        # A signature certificate may come or go (an age, an adult ward); the card's day may become unknown.
+        if key in before and key in after and old != new and (old and new or key == _SIGNATURE):
+            lines.append(f"{name} {_plain(old, none)}→{_plain(new, none)}")
     return lines
 
 
-def _plain(value: str) -> str:
-    return format_date(date.fromisoformat(value), era=False)
+_SIGNATURE = "signature_certificate_expires_on"
+
+
+def _plain(value: str | None, none: str) -> str:
+    return format_date(date.fromisoformat(value), era=False) if value else none
 
 
 def _prompt_fields(key: str, state: State) -> dict[str, str]:

@@ -26,6 +26,7 @@ from bot.conversation.dateparts import (
     part_of,
     shown,
     value_of,
+    with_era,
     with_part,
 )
 from bot.conversation.forms import Form
@@ -38,7 +39,7 @@ from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
-    "two_dates_one_slot": ("slot", "values"),
+    "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",),
 }
 
 
@@ -83,9 +84,14 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
         if len(set(same_slot.values())) > 1:
             # "私は…生まれ、娘は…生まれ" (whose dates?), "2020年1月10日と2021年3月5日に手続き" (which was
             # the certificates'?): not the bot's guess to make.
-            key = "two_birth_dates" if slot == "birth_date" else "two_dates_one_slot"
+            # A date in brackets that disagrees with the one before it ("1990年5月10日(平成2年5月1日)") is one
+            # person's date, typed two ways.
+            people = slot == "birth_date" and not any(d.restated for d in same_slot)
+            key = "two_birth_dates" if people else "two_dates_one_slot"
             out.errors.append((slot, kb.message(key, slot=form.slot(slot).label, values="、".join(same_slot.values()))))
             dates = [d for d in dates if d not in same_slot]
+            if slot in state.slots:
+                out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
     unlabelled: list[tuple[FoundDate, str]] = []
     for found in dates:
         target = _target(form, state, found.label)
@@ -95,6 +101,8 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
                 out.errors.append((None, kb.message("which_date_part")))  # two dates were on 2月2日
                 continue
             target = replaced[0] if replaced else None
+            if target is None and state.asked in form.date_slots and state.asked not in state.slots:
+                target = state.asked  # X was never said before: "X じゃなくて Y" answers the question, in one breath
         if target is not None and not target.startswith("other:"):
             out.labelled.add(target)
             if found.card_too and target == "issued_on":
@@ -161,9 +169,23 @@ def _first_open(form: Form, state: State) -> str | None:
 def _known(state: State, out: Placement, without: str | None = None) -> dict[str, str]:
     known = {k: v for k, v in {**state.slots, **out.values}.items() if k in _DATE_NAMES}
     known.pop(without or "", None)
-    if state.facts.get("card_same"):
+    if state.facts.get("card_same") or out.facts.get("card_same") or without == "issued_on" and _card_went_with(state):
         known.pop("card_issued_on", None)  # the certificates' own day, not a value of its own
     return known
+
+
+def _card_went_with(state: State) -> bool:
+    """The card's day was said to be the certificates' day: a correction of that day moves both
+    (the certificates live on the card; they cannot be older than it)."""
+    card = state.slots.get("card_issued_on")
+    return card is not None and card == state.slots.get("issued_on")
+
+
+def _settle(state: State, out: Placement, slot: str, value: str) -> None:
+    out.values[slot] = value
+    if slot == "issued_on" and _card_went_with(state) and "card_issued_on" not in out.values \
+            and value < state.slots["card_issued_on"]:
+        out.facts["card_same"] = True
 
 
 _DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "card_applied_on", "previous_expires_on",
@@ -207,7 +229,7 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
     if why is not None:
         out.errors.append((slot, why))
         return
-    out.values[slot] = value
+    _settle(state, out, slot, value)
     if note:
         out.notes[slot] = note
 
@@ -219,7 +241,12 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
     said = [name for name in form.date_slots if name in _known(state, out) and name not in out.values]
     # Words of correction point at what was said before; without them a date answers what is
     # asked, or another open question: an earlier answer is never changed without being asked to.
-    prefs = said + open_slots if correcting else open_slots
+    # Right after the bot turned a date away, they point at that date ("R7.2.28の間違いでした").
+    asked = state.asked if state.asked in open_slots else None
+    if correcting and asked is not None and state.failures:
+        prefs = [asked, *said, *(s for s in open_slots if s != asked)]
+    else:
+        prefs = said + open_slots if correcting else open_slots
     best: tuple[int, tuple[str, ...]] | None = None
     values = [value for _, value in dates]
     for choice in itertools.permutations(prefs, len(dates)):
@@ -228,6 +255,10 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
         cost = sum(prefs.index(slot) for slot in choice)
         if best is None or cost < best[0]:  # on a tie the first found, in the form's own order
             best = (cost, choice)
+    if best is None and len(dates) > 1:
+        # More dates than the bot can tell apart ("1983年4月4日 2021年9月1日 2024年9月1日"): none is guessed.
+        out.errors.append((None, kb.message("which_dates", values="、".join(shown(d.found) for d, _ in dates))))
+        return
     if best is None:
         slot = state.asked or (open_slots[0] if open_slots else None) or (said[0] if said else None)
         if slot is not None:
@@ -236,7 +267,7 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
         return
     choice = best[1]
     if len(dates) == 1:
-        rival = _rival(choice[0], prefs, values[0], state, out, today)
+        rival = _rival(choice[0], prefs, values[0], state, out, today, asked)
         if rival is not None:
             out.pending = Pending(values[0], (choice[0], rival))
             return
@@ -258,15 +289,18 @@ def _fits(choice: tuple[str, ...], values: list[str], state: State, out: Placeme
                for slot in choice)
 
 
-def _rival(chosen: str, prefs: list[str], value: str, state: State, out: Placement, today: date) -> str | None:
-    """Another slot already said that one date could as well correct: then the bot asks which.
+def _rival(chosen: str, prefs: list[str], value: str, state: State, out: Placement, today: date,
+           asked: str | None) -> str | None:
+    """Another slot that one date could as well be: then the bot asks which. A correction of a
+    date said before is torn with another said date, or with the question just asked ("間違えま
+    した、2022年5月15日です" may mend the birth date or answer for the issue day).
 
     Only a correction can be torn: a date that fills the open question needs no asking.
     """
     if chosen not in state.slots:
         return None
-    return next((s for s in prefs if s in state.slots and s != chosen and _fits((s,), [value], state, out, today)),
-                None)
+    return next((s for s in prefs if (s in state.slots or s == asked) and s != chosen
+                 and _fits((s,), [value], state, out, today)), None)
 
 
 def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
@@ -277,7 +311,7 @@ def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: 
         _complete(out, partial.slot, reading.year, partial.month, partial.day, kb, form)
         return
     if reading.day is None:
-        if reading.year is not None or reading.month is not None:
+        if reading.year is not None or reading.month is not None or reading.eras is not None:
             _amend_part(form, state, reading, out, kb, today)
         return
     slot = _target(form, state, reading.part_label) if reading.part_label else None
@@ -305,7 +339,7 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
         return
     if named is None and not (reading.correction or reading.amending or reading.was):
         return  # "2021年です" answering a question is the year of a date to come, not a correction
-    part, new = _new_part(reading)
+    part, new = _new_part(reading) if reading.eras is None else ("era", 0)
     said = {k: v for k, v in _known(state, out).items() if k in form.date_slots}
     candidates = [named] if named is not None else list(said)
     if reading.was is not None:
@@ -316,7 +350,12 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
         old = said.get(slot)
         if old is None or (part == "day" and len(old) == 7 and named is None):
             continue
-        value = with_part(old, part, new)
+        if reading.eras is not None:
+            value = with_era(old, *reading.eras) or ""  # only a date said in era X can be meant
+            if not value:
+                continue
+        else:
+            value = with_part(old, part, new)
         if not exists(value):
             refusal = (slot, kb.message("no_such_day", month=int(value[5:7]), day=int(value[8:])))
             continue
@@ -327,7 +366,7 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
             options[slot] = value
     if len(options) == 1:
         [(slot, value)] = options.items()
-        out.values[slot] = value
+        _settle(state, out, slot, value)
         out.labelled.add(slot)
     elif options or (refusal is None and named is None and said):
         out.errors.append((None, kb.message("which_date_part")))

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.rules.dates import DAY_NAMES, DateParseError, ParsedDate, PartialDate, find_dates, year_alone, year_in
+from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
+from bot.rules.eras import ERA_BY_SPELLING, number
 from bot.text import nfkc_folded
 
 normal = nfkc_folded  # the form every pattern here is written against
@@ -33,6 +34,7 @@ _LABELS = re.compile("|".join((
     r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう)",
 )))
 _CARD = re.compile(r"カード|かーど")
+_ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
 _RENEWED = re.compile(r"更新|こうしん")
 # A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
@@ -45,7 +47,10 @@ _NOT_SAME = re.compile(r"(?:同じ|おなじ|一緒|いっしょ|同日)(?:日|�
 _CARD_TOO = re.compile(
     rf"(?:カード|かーど)(?:の(?:交付|発行|受け?取り)日?)?[とも][^、。]{{0,4}}(?:{_SAME.pattern}|その(?:時|とき|日|ひ))"
     r"|(?:カード|かーど)を(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時|際|日)"
-    r"|(?:証明書|しょうめいしょ)[とも](?:{_SAME.pattern})"
+    # "電子証明書もその日です", "その際に電子証明書も発行していただきました", "証明書も入れてもらいました":
+    # the certificates too, with no day of their own
+    rf"|(?:証明書|しょうめいしょ)[とも][^。、0-9年月日]{{0,10}}?(?:{_SAME.pattern}|その(?:時|とき|日|ひ|際)"
+    r"|発行|交付|入れ|いれ|作|つく|もら|して)"
 )
 # "カードは別の日でした。2017年3月3日です": the one date given is the card's.
 _CARD_OTHER_DAY = re.compile(r"(?:カード|かーど)(?:は|の(?:交付|受け?取り)?日?は)[^。、]{0,4}(?:別|違|ちが)"
@@ -80,20 +85,30 @@ _CORRECTION = re.compile(r"間違|まちが|訂正|修正|ではなく|じゃな
 _AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっけ")
 # "XとYに手続き": both dates take the label after Y.
 _AND = re.compile(r"^\s*(?:と|や|か|または|あるいは)\s*$")
+# "姉は X、私は Y生まれ", "私が X、夫が Y に発行": two people's dates, in one sentence, with one label.
+_PARALLEL = re.compile(r"^\s*[、,]\s*[^、。,\s0-9]{1,6}?(?:は|が)\s*$")
+# "1990年5月10日(平成2年5月10日)": the same date again, in brackets.
+_RESTATED = re.compile(r"^\s*\(\s*$")
+# "X は間違いで Y", "X…すみません、Y の間違いです": Y is what was meant.
+_WRONG = re.compile(r"^\s*(?:は|が)\s*(?:間違|まちが|誤り|あやまり)[^。]{0,12}$")
+_MISTAKE_FOR = re.compile(r"^\s*(?:の|に)\s*(?:間違|まちが|誤り|あやまり)")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
+_PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
-_DAY_ONLY = re.compile(r"(?<![0-9年月/.\-])([0-9]{1,2})\s*(?:日|にち)")
-_MONTH_ONLY = re.compile(r"(?<![0-9年/.\-])([0-9]{1,2})\s*(?:月|がつ)(?!\s*[0-9])")
+# A number of a day or a month: digits, or kanji numerals (二十一日)
+_N = r"(?<![0-9〇一二三四五六七八九十年月/.\-])([0-9]{1,2}|[一二三四五六七八九十]{1,3})"
+_DAY_ONLY = re.compile(rf"{_N}\s*(?:日|にち)")
+_MONTH_ONLY = re.compile(rf"{_N}\s*(?:月|がつ)(?!\s*[0-9〇一二三四五六七八九十])")
 # "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
-_NOT = r"\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*"
+_NOT = r"\s*[、,]?\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*"
 _NOT_BUT = re.compile(rf"^{_NOT}$")
 # "2021年じゃなくて2022年", "5月じゃなくて7月", "10日じゃなくて12日": a part of a date, and the one it replaces
 _PART_PAIRS = (
-    ("month", re.compile(rf"(?<![0-9年/.\-])([0-9]{{1,2}})\s*月{_NOT}([0-9]{{1,2}})\s*月(?!\s*[0-9])")),
-    ("day", re.compile(rf"(?<![0-9年月/.\-])([0-9]{{1,2}})\s*日{_NOT}([0-9]{{1,2}})\s*日")),
+    ("month", re.compile(rf"{_N}\s*月{_NOT}{_N}\s*月(?!\s*[0-9〇一二三四五六七八九十])")),
+    ("day", re.compile(rf"{_N}\s*日{_NOT}{_N}\s*日")),
 )
 _YEAR_ONLY = re.compile(r"(?:[0-9]{4}|(?:令和|平成|昭和|大正|れいわ|へいせい|しょうわ|[rhs])\s*(?:[0-9]{1,2}|元))\s*(?:年|ねん)")
-_BARE_DAY = re.compile(r"^\s*([0-9]{1,2})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
+_BARE_DAY = re.compile(r"^\s*([0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
 _BARE_DAY_NAME = re.compile(rf"^\s*({'|'.join(sorted(DAY_NAMES, key=len, reverse=True))})\s*(?:です|でした|だよ)?\s*[。!.]?\s*$")
 
 
@@ -105,6 +120,7 @@ class FoundDate:
     renewed: bool = False  # the issue word is 更新
     replaces: ParsedDate | PartialDate | None = None  # X of "X じゃなくて this date": which value it corrects
     relative: bool = False  # 今日 in a question ("今日の天気は?"), 先月 as a birth date: no date answer
+    restated: bool = False  # in brackets after another date, as the same date in another form
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,7 @@ class Reading:
     year: int | None = None  # a year alone ("2021年です")
     month: int | None = None  # a month alone ("生まれ月は6月です"); of "4月じゃなくて6月", the last
     was: tuple[str, int] | None = None  # of "4月じゃなくて6月": ("month", 4), the value corrected
+    eras: tuple[str, str] | None = None  # of "昭和じゃなくて平成": ("昭和", "平成"), the era of a date said before
 
 
 def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
@@ -136,6 +153,8 @@ def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] |
     both clauses of the date ("カードは2019年4月1日に受け取りました").
     """
     clause = _BEFORE_EXPIRY.sub("", clause)
+    if after and _ASKS_EXPIRY.match(clause):
+        return None  # "…2024年9月1日で期限いつ?": the question, not what the date is
     # "18歳の誕生日に受け取った": a birthday that came round, not the birth date
     matches = [m for m in _LABELS.finditer(clause) if not (m.lastgroup == "birth_date" and clause[:m.start()].endswith("歳の"))]
     if not matches:
@@ -189,6 +208,8 @@ def _only_label_at_end(between: str) -> bool:
     """Whether the words between two dates are all the second one's label ("…、発行日は"), not the
     first one's followed by more ("娘(2015年5月5日生まれ)のカードは2023年2月2日に…")."""
     first = _LABELS.search(between)
+    if first is not None and ")" in between[first.end():]:
+        return False  # "息子(平成20年10月10日生まれ)が令和6年…": the bracket closes the first date's words
     return first is None or first.end() >= len(between.rstrip()) - 2
 
 
@@ -218,45 +239,58 @@ def read(text: str, today: date) -> Reading:
     question = is_question(text) or text.rstrip().endswith(("?", "?"))
     found = find_dates(text, today)
     labels = label_spans(text, [(s, e) for s, e, _ in found])
+    between = [normal(text[found[i][1]:found[i + 1][0]]) for i in range(len(found) - 1)]
     for i in range(len(found) - 2, -1, -1):
-        if labels[i] is None and _AND.match(normal(text[found[i][1]:found[i + 1][0]])):
-            labels[i] = labels[i + 1]  # "2020年1月10日と2021年3月5日に手続き": both were 手続き
+        if labels[i] is None and (_AND.match(between[i]) or _PARALLEL.match(between[i])):
+            # "2020年1月10日と2021年3月5日に手続き", "姉は1979年7月2日、私は1981年6月30日生まれ": both
+            labels[i] = labels[i + 1]
+    restating = [i + 1 < len(found) and bool(_RESTATED.match(between[i])) for i in range(len(found))]
+    for i in range(len(found) - 1):
+        if restating[i]:  # "1990年5月10日(平成2年5月10日)": one date, said twice
+            labels[i] = labels[i + 1] = labels[i] or labels[i + 1]
     items: list[FoundDate] = []
     replaced: ParsedDate | PartialDate | None = None
     for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
-        if i + 1 < len(found) and _NOT_BUT.match(normal(text[end:found[i + 1][0]])):
-            labels[i + 1] = labels[i + 1] or label  # "生年月日は X じゃなくて Y": Y is the birth date
+        if i + 1 < len(found) and (_NOT_BUT.match(between[i]) or _WRONG.match(between[i])
+                                   or _MISTAKE_FOR.match(normal(text[found[i + 1][1]:]))):
+            # "生年月日は X じゃなくて Y", "X…すみません、Yの間違いです": Y, under X's label
+            labels[i + 1] = labels[i + 1] or label
             replaced = parsed if not isinstance(parsed, DateParseError) else None
             continue  # X is the value being corrected, not a new one
+        if i and restating[i - 1] and not isinstance(parsed, DateParseError) and parsed == found[i - 1][2]:
+            continue
         said = text[start:end]
         replaces, replaced = replaced, None
+        if replaces is not None:
+            parsed = _with_parts_of(parsed, replaces)  # "2022年5月5日じゃなくて5月15日": in 2022
         if label is None and len(found) == 1 and _CARD_OTHER_DAY.search(norm):
             label = ("card_issued_on", False, False)
         items.append(FoundDate(
             parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]), replaces,
             # "先月の誕生日" is a birthday that came round, never the day one was born
-            relative=bool(_RELATIVE_DAY.search(said)) and question
+            relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and _PAST_DAY.search(said))
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
+            restated=bool(i and restating[i - 1]),
         ))
-    dates = tuple(items)
+    dates = _without_restatements(tuple(items))
     day = part_label = year = month = None
     pair: tuple[str, int, int] | None = None
     if not found:
         bare = _BARE_DAY.match(norm)
         named = _BARE_DAY_NAME.match(norm)
         if bare:
-            day = int(bare.group(1))
+            day = number(bare.group(1))
         elif named:
             day = DAY_NAMES[named.group(1)]
         else:
             lone = list(_DAY_ONLY.finditer(norm))
             if lone:
-                day = int(lone[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
+                day = number(lone[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
                 part_label = _label_of(norm, lone[0])
         year = year_alone(norm) or year_in(norm)
-        months = [m for m in _MONTH_ONLY.finditer(norm) if 1 <= int(m.group(1)) <= 12]
+        months = [m for m in _MONTH_ONLY.finditer(norm) if 1 <= number(m.group(1)) <= 12]
         if months:
-            month = int(months[-1].group(1))
+            month = number(months[-1].group(1))
             part_label = part_label or _label_of(norm, months[0])
         if year is not None and part_label is None:
             part_label = _label_of(norm, _YEAR_ONLY.search(norm))
@@ -282,7 +316,28 @@ def read(text: str, today: date) -> Reading:
         year=year,
         month=month,
         was=None if pair is None else (pair[0], pair[1]),
+        eras=_era_pair(norm) if not found else None,
     )
+
+
+def _without_restatements(dates: tuple[FoundDate, ...]) -> tuple[FoundDate, ...]:
+    """Without a date typed again without its year ("昨日(12月5日)", "9月1日は発行日…2022年9月1日"):
+    the year is not missing, it was said."""
+    full = {(d.found.value.month, d.found.value.day, d.label) for d in dates if isinstance(d.found, ParsedDate)}
+    return tuple(d for d in dates if not (
+        isinstance(d.found, PartialDate) and d.found.year is None and d.found.day is not None
+        and any((d.found.month, d.found.day, label) in full for label in {d.label, None})))
+
+
+def _with_parts_of(parsed: Found, replaced: ParsedDate | PartialDate) -> Found:
+    """Y of "X じゃなくて Y" with the year X has and Y leaves out."""
+    year = replaced.value.year if isinstance(replaced, ParsedDate) else replaced.year
+    if not isinstance(parsed, PartialDate) or parsed.year is not None or year is None:
+        return parsed
+    try:
+        return ParsedDate(parsed.on(year)) if parsed.day is not None else PartialDate(year, parsed.month, None)
+    except ValueError:
+        return parsed  # 2月29日 of a common year: asked for as typed
 
 
 def _in_window(norm: str) -> bool | None:
@@ -317,8 +372,22 @@ def _part_pair(norm: str) -> tuple[str, int, int] | None:
     for part, pattern in _PART_PAIRS:
         pair = pattern.search(norm)
         if pair:
-            return part, int(pair.group(1)), int(pair.group(2))
+            return part, number(pair.group(1)), number(pair.group(2))
     return None
+
+
+_ERA_NAME = "|".join(sorted((k for k in ERA_BY_SPELLING if len(k) > 1), key=len, reverse=True))
+# An era alone, not the start of a year ("平成31年4月1日" is a date of its own)
+_ERA_PAIR = re.compile(rf"({_ERA_NAME}){_NOT}({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
+
+
+def _era_pair(norm: str) -> tuple[str, str] | None:
+    """(X, Y) of "X じゃなくて Y" said of eras alone: 昭和20年 said for 平成20年."""
+    pair = _ERA_PAIR.search(norm)
+    if pair is None:
+        return None
+    x, y = ERA_BY_SPELLING[pair.group(1)], ERA_BY_SPELLING[pair.group(2)]
+    return (x, y) if x != y else None
 
 
 def _label_of(norm: str, part: re.Match[str] | None) -> str | None:
@@ -326,4 +395,7 @@ def _label_of(norm: str, part: re.Match[str] | None) -> str | None:
     if part is None:
         return None
     label = label_spans(norm, [(part.start(), part.end())])[0]
+    if label is None:  # "証明書の発行日ですが、…令和5年ではなく令和4年でした": named in a clause before
+        earlier = norm[:part.start()]
+        label = _classify(earlier, False, earlier)
     return label[0] if label else None
