@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import conversation
-from bot.conversation import context, policy, reading
+from bot.conversation import context, policy
 from bot.conversation.forms import FORMS
+from bot.conversation.labels import label_spans
 from bot.conversation.state import State
 from bot.engine import Bot, Core, Turn
 from bot.knowledge import base as knowledge
@@ -140,7 +141,7 @@ def test_enough_transcripts() -> None:
 )
 def test_labels(text: str, labels: list[str | None]) -> None:
     spans = [(s, e) for s, e, _ in find_dates(text, date(2026, 1, 15))]
-    found = [label[0] if label else None for label in reading.label_spans(text, spans)]
+    found = [label[0] if label else None for label in label_spans(text, spans)]
     assert found == labels
 
 

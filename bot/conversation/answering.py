@@ -129,8 +129,11 @@ def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -
         return FORMS["calc_expiry"]  # "いつから更新できる? 生年月日は…、発行は…": the dates decide
     if form is FORMS["calc_expiry"] and not calc.values and "expires_on" in calc.other:
         return FORMS["renewal_window"]  # "期限は2027/7/15、いつまで使える?"
-    if form is None and "birth_date" in calc.labelled and (match.intent is None or not is_question(t.text)):
-        return FORMS["calc_expiry"]  # a birth date is only ever given for the computation
+    if form is None and "birth_date" in calc.labelled and (match.intent is None or not is_question(t.text)
+                                                           or "issued_on" in calc.labelled):
+        # A birth date is only ever given for the computation; with the issue day too, whatever the
+        # question is about ("在留期間は…、…生まれで…に作りました。期限を教えて")
+        return FORMS["calc_expiry"]
     return form
 
 

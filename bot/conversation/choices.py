@@ -13,7 +13,7 @@ from bot.conversation.state import State
 from bot.knowledge.base import Knowledge
 
 if TYPE_CHECKING:
-    from bot.conversation.placing import Placement
+    from bot.conversation.placement import Placement
 
 
 def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Placement, kb: Knowledge) -> None:

@@ -12,9 +12,7 @@ day is kept as a month (the rules decide whether the day matters).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from bot.conversation.choices import place_choices
 from bot.conversation.dateparts import (
@@ -30,35 +28,20 @@ from bot.conversation.dateparts import (
     with_part,
 )
 from bot.conversation.forms import Form
+from bot.conversation.placement import Placement
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
 from bot.conversation.state import Partial, Pending, State
 from bot.knowledge.base import Knowledge
 from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 
+__all__ = ["MESSAGE_FIELDS", "Placement", "place"]
+
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",),
 }
-
-
-@dataclass
-class Placement:
-    values: dict[str, str] = field(default_factory=dict)  # slot -> ISO date or YYYY-MM
-    facts: dict[str, Any] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)  # slot -> how a date the bot had to read was read
-    errors: list[tuple[str | None, str]] = field(default_factory=list)  # (slot, why it cannot be used)
-    labelled: set[str] = field(default_factory=set)  # slots named by the words around their value
-    other: dict[str, str] = field(default_factory=dict)  # dates named for another form's slot
-    partial: Partial | None = None
-    pending: Pending | None = None
-    dropped: set[str] = field(default_factory=set)  # slots and facts taken back ("外国籍ではありません")
-    answers_asked: bool = False  # a fact that answers the very question asked ("覚えてない" to the card's day)
-
-    @property
-    def found(self) -> bool:
-        return bool(self.values or self.facts or self.errors or self.partial or self.pending or self.dropped)
 
 
 def place(form: Form, state: State, reading: Reading, text: str, today: date, kb: Knowledge,
@@ -81,6 +64,11 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
     for slot in form.date_slots:
         same_slot = {d: shown(d.found) for d in dates
                      if _target(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
+        theirs = [d for d in same_slot if reading.whose is not None and d.owner == reading.whose]
+        if slot == "birth_date" and len(set(same_slot.values())) > 1 and len(theirs) == 1:
+            # "母(昭和20年…生まれ)…私は昭和50年…生まれ…母の証明書の期限は?": the mother's
+            dates = [d for d in dates if d not in same_slot or d in theirs]
+            same_slot = {theirs[0]: same_slot[theirs[0]]}
         if len(set(same_slot.values())) > 1:
             # "私は…生まれ、娘は…生まれ" (whose dates?), "2020年1月10日と2021年3月5日に手続き" (which was
             # the certificates'?): not the bot's guess to make.

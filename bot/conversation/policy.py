@@ -41,6 +41,9 @@ _CANCEL = re.compile(
     r"|最初から(?:やり直し(?:たい|て|ます)?)?|中止(?:する|します|して)?|取り消し|取消|リセット)"
     r"(?:ください|下さい|です|します|ね)?(?=$|[!。、,.\s])[!。、,.\s]*"
 )
+_RESTART = re.compile(r"^[^。]{0,6}(?:最初から|やり直|リセット)")
+# Words that can only be about the fee ("かかりますか" may be about time)
+_MONEY = re.compile(r"いくら|幾ら|費用|手数料|料金|お金|おかね|無料|有料|値段|タダ")
 # Words that name a slot in an answer to "which date was that?", besides its label.
 _SLOT_WORDS = {
     "birth_date": ("生年月日", "誕生日", "生まれ", "たんじょうび", "せいねんがっぴ"),
@@ -78,10 +81,23 @@ def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context,
         # it the theft case, "カードを落として再発行した" (before a computation) the lost card's.
         state = state.but(known={**state.known, "fee_reason": reason})
     t = TurnContext(turn, today, kb, ctx, config, kb.municipality(state.municipality))
-    out = _run(t, state)
+    out = _with_fee(t, state, _run(t, state))
     if out.answered and out.intent is not None and out.state.form is None:
         out = out.but(state=out.state.but(topic=out.intent))  # follow-ups are read in this topic
     return out.before(*lead) if lead else out
+
+
+def _with_fee(t: TurnContext, state: State, out: Step) -> Step:
+    """A computed result, and the fee when the same message asks it too ("いつから手続きできますか。
+    お金はかかりますか"), unless the result already says it."""
+    implied = t.ctx.fee_after.get(out.intent or "")
+    if out.result is None or implied is None or not _MONEY.search(normal(t.text)):
+        return out
+    if any(_MONEY.search(m.text) for m in out.messages):
+        return out
+    reason = state.known.get("fee_reason") or implied
+    fee = filling.finish(t, FORMS["fee"], {"reason": reason}, {})
+    return out if fee is None else out.but(messages=out.messages + fee.messages)
 
 
 def _run(t: TurnContext, state: State) -> Step:
@@ -108,6 +124,10 @@ def _run(t: TurnContext, state: State) -> Step:
 def _cancel(t: TurnContext, state: State, rest: str) -> Step:
     was = state.form
     state = state.form_done()
+    if _RESTART.search(normal(t.text)):
+        # 「最初から」 is how the bot tells people to start on someone else's dates (message "reused"):
+        # the dates and the result remembered from this conversation go too.
+        state = state.but(known={}, last=None)
     if rest and t.match.intent not in (None, "cancel"):
         # "最初から。生年月日は…" or "やめて、手数料は?": end the form, then take the rest as new.
         after = fresh(t, state)

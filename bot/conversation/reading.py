@@ -12,44 +12,20 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, label_of, label_spans
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
 from bot.rules.eras import ERA_BY_SPELLING, number
 from bot.text import nfkc_folded
 
 normal = nfkc_folded  # the form every pattern here is written against
 
-
-# The words around a date that say which slot it fills. One alternation, tried left
-# to right, so a longer phrase ("在留期間の満了日", "前の証明書の期限") wins over the
-# generic word inside it ("満了", "期限").
-_LABELS = re.compile("|".join((
-    r"(?P<residence_expires_on>在留(?:期間|期限|カード)?の?(?:満了日?|有効期限|期限|有効期間)?|ざいりゅう|ビザ|滞在(?:期間|期限)?)",
-    r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の|今までの|これまでの)(?:電子)?(?:証明書の?)?"
-    r"(?:有効)?(?:期限|満了日?|有効期間))",
-    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生)",
-    r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
-    r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
-    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
-    r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう)",
-)))
-_CARD = re.compile(r"カード|かーど")
-_ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
-_CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
-_RENEWED = re.compile(r"更新|こうしん")
-# A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
-_ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|月日|期限|満了日?|期間)\s*$")
-_DELIMS = re.compile(r"[、。,.!?;\n]")
-
-_SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
-_NOT_SAME = re.compile(r"(?:同じ|おなじ|一緒|いっしょ|同日)(?:日|ひ)?(?:じゃ|では|で)(?:なく|なかっ|ない|ありません)")
 # "カードと一緒に", "カードも同じ日", "カードを作ったときに": the card came with the certificates.
 _CARD_TOO = re.compile(
-    rf"(?:カード|かーど)(?:の(?:交付|発行|受け?取り)日?)?[とも][^、。]{{0,4}}(?:{_SAME.pattern}|その(?:時|とき|日|ひ))"
+    rf"(?:カード|かーど)(?:の(?:交付|発行|受け?取り)日?)?[とも][^、。]{{0,4}}(?:{SAME.pattern}|その(?:時|とき|日|ひ))"
     r"|(?:カード|かーど)を(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時|際|日)"
     # "電子証明書もその日です", "その際に電子証明書も発行していただきました", "証明書も入れてもらいました":
     # the certificates too, with no day of their own
-    rf"|(?:証明書|しょうめいしょ)[とも][^。、0-9年月日]{{0,10}}?(?:{_SAME.pattern}|その(?:時|とき|日|ひ|際)"
+    rf"|(?:証明書|しょうめいしょ)[とも][^。、0-9年月日]{{0,10}}?(?:{SAME.pattern}|その(?:時|とき|日|ひ|際)"
     r"|発行|交付|入れ|いれ|作|つく|もら|して)"
 )
 # "カードは別の日でした。2017年3月3日です": the one date given is the card's.
@@ -71,9 +47,6 @@ _NOT_ADULT_WARD = re.compile(r"(?:成年被後見人|被後見人|後見)(?:で�
 # No longer, or never, a foreign resident with a period of stay.
 _NOT_FOREIGN = re.compile(r"外国籍(?:では|じゃ)(?:なく|ない|ありません)|外国人(?:では|じゃ)(?:なく|ない|ありません)"
                           r"|日本国籍|帰化|在留(?:期間|期限|カード)?は関係(?:ない|なかっ|ありません)")
-# "期限の1か月前に更新した": inside the 3-month window (the 6th-birthday rule), or outside it.
-_BEFORE_EXPIRY = re.compile(r"(?:期限|満了|切れる)(?:が切れる|の|より)?\s*(?:(?P<n>[0-9]{1,3})\s*(?P<unit>か月|ヶ月|カ月|ケ月|ヵ月|日|週間)"
-                            r"|(?P<soon>少し|直|すぐ|ちょっと|数日|半年|1年|一年))\s*(?:前|まえ)")
 _FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
 _NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
 _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
@@ -121,6 +94,7 @@ class FoundDate:
     replaces: ParsedDate | PartialDate | None = None  # X of "X じゃなくて this date": which value it corrects
     relative: bool = False  # 今日 in a question ("今日の天気は?"), 先月 as a birth date: no date answer
     restated: bool = False  # in brackets after another date, as the same date in another form
+    owner: str | None = None  # whose date: "母(昭和20年…生まれ)", "私は1975年…" (a word of _PERSON)
 
 
 @dataclass(frozen=True)
@@ -144,81 +118,7 @@ class Reading:
     month: int | None = None  # a month alone ("生まれ月は6月です"); of "4月じゃなくて6月", the last
     was: tuple[str, int] | None = None  # of "4月じゃなくて6月": ("month", 4), the value corrected
     eras: tuple[str, str] | None = None  # of "昭和じゃなくて平成": ("昭和", "平成"), the era of a date said before
-
-
-def _classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
-    """(slot, card_too, renewed) for the label in a clause: the first one after a date, the last before it.
-
-    Whether an issue word is about the card or the certificates is read from `around`,
-    both clauses of the date ("カードは2019年4月1日に受け取りました").
-    """
-    clause = _BEFORE_EXPIRY.sub("", clause)
-    if after and _ASKS_EXPIRY.match(clause):
-        return None  # "…2024年9月1日で期限いつ?": the question, not what the date is
-    # "18歳の誕生日に受け取った": a birthday that came round, not the birth date
-    matches = [m for m in _LABELS.finditer(clause) if not (m.lastgroup == "birth_date" and clause[:m.start()].endswith("歳の"))]
-    if not matches:
-        return None
-    match = matches[0] if after else matches[-1]
-    slot = match.lastgroup or ""
-    if slot == "birth_date" and match.group(0) == "生" and not after:
-        return None
-    card_too = renewed = False
-    if slot == "card_applied_on" and _CERTIFICATE.search(around) and not _CARD.search(around):
-        slot = "issued_on"  # certificates are issued at the counter the day they are asked for
-    if slot == "issued_on":
-        renewed = bool(_RENEWED.fullmatch(match.group(0)))
-        if _CARD.search(around):
-            if _CERTIFICATE.search(around) or _SAME.search(around) and not _NOT_SAME.search(around):
-                card_too = True
-            else:
-                slot = "card_issued_on"
-    return slot, card_too, renewed
-
-
-def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool, bool] | None]:
-    """The label of each date span, read from the clause before and after it.
-
-    A label right before a date ("生年月日は…") is the strongest; otherwise the words
-    after it ("…生まれ", "…に発行した"), unless those words are the next date's label
-    ("…で、発行日は…"); otherwise any label word before it.
-    """
-    labels: list[tuple[str, bool, bool] | None] = []
-    for i, (start, end) in enumerate(spans):
-        prev_end = spans[i - 1][1] if i else 0
-        next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
-        gap = _DELIMS.split(normal(text[prev_end:start]))
-        before = gap[-1] if len(gap) > 1 or not i else _after_first_label(gap[-1])
-        parts = _DELIMS.split(normal(text[end:next_start]), maxsplit=1)
-        after = parts[0]
-        after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
-                               and _only_label_at_end(after))
-        around = before + after
-        b, a = _classify(before, False, around), _classify(after.lstrip(), True, around)
-        if b and _ENDS_AS_LABEL.search(before):
-            labels.append(b)
-        elif a and not after_is_next_label:
-            labels.append(a)
-        else:
-            labels.append(b)
-    return labels
-
-
-def _only_label_at_end(between: str) -> bool:
-    """Whether the words between two dates are all the second one's label ("…、発行日は"), not the
-    first one's followed by more ("娘(2015年5月5日生まれ)のカードは2023年2月2日に…")."""
-    first = _LABELS.search(between)
-    if first is not None and ")" in between[first.end():]:
-        return False  # "息子(平成20年10月10日生まれ)が令和6年…": the bracket closes the first date's words
-    return first is None or first.end() >= len(between.rstrip()) - 2
-
-
-def _after_first_label(between: str) -> str:
-    """The words between two dates without the first one's label, when more follows it."""
-    first = _LABELS.search(between)
-    if first is None or _only_label_at_end(between):
-        return between
-    return between[first.end():]
+    whose: str | None = None  # the one person whose dates are asked about: "母の証明書の期限は?"
 
 
 def adult_ward_said(text: str) -> bool | None:
@@ -234,8 +134,9 @@ def is_question(text: str) -> bool:
 
 
 def read(text: str, today: date) -> Reading:
+    text = _ERA_YEAR_AGAIN.sub(r"\1\3年", text)  # "昭和61年、いや62年の4月2日": 昭和62年4月2日
     norm = normal(text)
-    not_same = bool(_NOT_SAME.search(norm))
+    not_same = bool(NOT_SAME.search(norm))
     question = is_question(text) or text.rstrip().endswith(("?", "?"))
     found = find_dates(text, today)
     labels = label_spans(text, [(s, e) for s, e, _ in found])
@@ -271,6 +172,7 @@ def read(text: str, today: date) -> Reading:
             relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and _PAST_DAY.search(said))
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
             restated=bool(i and restating[i - 1]),
+            owner=_owner(text[found[i - 1][1] if i else 0:start]),
         ))
     dates = _without_restatements(tuple(items))
     day = part_label = year = month = None
@@ -286,20 +188,20 @@ def read(text: str, today: date) -> Reading:
             lone = list(_DAY_ONLY.finditer(norm))
             if lone:
                 day = number(lone[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
-                part_label = _label_of(norm, lone[0])
+                part_label = label_of(norm, lone[0])
         year = year_alone(norm) or year_in(norm)
         months = [m for m in _MONTH_ONLY.finditer(norm) if 1 <= number(m.group(1)) <= 12]
         if months:
             month = number(months[-1].group(1))
-            part_label = part_label or _label_of(norm, months[0])
+            part_label = part_label or label_of(norm, months[0])
         if year is not None and part_label is None:
-            part_label = _label_of(norm, _YEAR_ONLY.search(norm))
+            part_label = label_of(norm, _YEAR_ONLY.search(norm))
         pair = _part_pair(norm)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
     return Reading(
         dates=dates,
-        same=bool(_SAME.search(norm)) and not not_same,
+        same=bool(SAME.search(norm)) and not not_same,
         card_too=bool(_CARD_TOO.search(norm)) and not not_same,
         yes=bool(_YES.search(norm)),
         no=bool(_NO.search(norm)),
@@ -317,6 +219,7 @@ def read(text: str, today: date) -> Reading:
         month=month,
         was=None if pair is None else (pair[0], pair[1]),
         eras=_era_pair(norm) if not found else None,
+        whose=_whose(norm),
     )
 
 
@@ -343,8 +246,8 @@ def _with_parts_of(parsed: Found, replaced: ParsedDate | PartialDate) -> Found:
 def _in_window(norm: str) -> bool | None:
     """Whether a renewal said to be some time before the old expiry was inside its 3-month window;
     None when not said, or when it could be either (3か月前: the window opens the day after)."""
-    said = _BEFORE_EXPIRY.search(norm)
-    if said is None or not _RENEWED.search(norm):
+    said = BEFORE_EXPIRY.search(norm)
+    if said is None or not RENEWED.search(norm):
         return None
     soon = said.group("soon")
     if soon:
@@ -381,6 +284,29 @@ _ERA_NAME = "|".join(sorted((k for k in ERA_BY_SPELLING if len(k) > 1), key=len,
 _ERA_PAIR = re.compile(rf"({_ERA_NAME}){_NOT}({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
 
 
+# People a citizen asks for. Whose a date is: the person named just before it ("私は…", "母(…");
+# whose dates are asked about: "母の証明書の期限", "妻の分" (not "私と夫の": two people).
+_PERSON = r"母|父|妻|夫|主人|私|わたし|自分|娘|息子|姉|兄|妹|弟|祖母|祖父|子ども|子供|こども"
+_OWNER = re.compile(rf"({_PERSON})(?:は|が|の|も|\(|\s)")
+_WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:分|ぶん|電子証明書|証明書|カード|有効期限|期限|更新)")
+
+
+def _owner(before: str) -> str | None:
+    """The person named last before a date, in its sentence."""
+    sentence = re.split(r"[。!?\n]", normal(before))[-1]
+    named = _OWNER.findall(sentence)
+    return named[-1] if named else None
+
+
+def _whose(norm: str) -> str | None:
+    people = {p for found in _WHOSE.finditer(norm) for p in re.findall(_PERSON, found.group(1))}
+    return people.pop() if len(people) == 1 else None
+
+
+_ERA_YEAR_AGAIN = re.compile(
+    rf"({_ERA_NAME})\s*([0-9０-９]{{1,2}})\s*年\s*[、,，]?\s*(?:いや|いえ|じゃなくて|ではなく|でなく)\s*[、,，]?\s*([0-9０-９]{{1,2}})\s*年")
+
+
 def _era_pair(norm: str) -> tuple[str, str] | None:
     """(X, Y) of "X じゃなくて Y" said of eras alone: 昭和20年 said for 平成20年."""
     pair = _ERA_PAIR.search(norm)
@@ -388,14 +314,3 @@ def _era_pair(norm: str) -> tuple[str, str] | None:
         return None
     x, y = ERA_BY_SPELLING[pair.group(1)], ERA_BY_SPELLING[pair.group(2)]
     return (x, y) if x != y else None
-
-
-def _label_of(norm: str, part: re.Match[str] | None) -> str | None:
-    """The slot named in the clause of a lone year, month or day ("生まれた年は2011年でした")."""
-    if part is None:
-        return None
-    label = label_spans(norm, [(part.start(), part.end())])[0]
-    if label is None:  # "証明書の発行日ですが、…令和5年ではなく令和4年でした": named in a clause before
-        earlier = norm[:part.start()]
-        label = _classify(earlier, False, earlier)
-    return label[0] if label else None

@@ -1,0 +1,126 @@
+"""Which slot a date fills by the words around it: "生年月日は…", "…生まれ", "…に発行".
+
+The clause before a date and the clause after it are read for a label word; the card or
+the certificates are told apart by the words of both clauses. Part of reading a message
+(bot.conversation.reading); nothing here knows the dialogue's state.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.text import nfkc_folded as normal
+
+# The words around a date that say which slot it fills. One alternation, tried left
+# to right, so a longer phrase ("在留期間の満了日", "前の証明書の期限") wins over the
+# generic word inside it ("満了", "期限").
+_LABELS = re.compile("|".join((
+    r"(?P<residence_expires_on>在留(?:期間|期限|カード)?の?(?:満了日?|有効期限|期限|有効期間)?|ざいりゅう|ビザ|滞在(?:期間|期限)?)",
+    r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の|今までの|これまでの)(?:電子)?(?:証明書の?)?"
+    r"(?:有効)?(?:期限|満了日?|有効期間))",
+    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生)",
+    r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
+    r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?)",
+    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
+    r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう)",
+)))
+_CARD = re.compile(r"カード|かーど")
+_ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
+_CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
+RENEWED = re.compile(r"更新|こうしん")
+# A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
+_ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|月日|期限|満了日?|期間)\s*$")
+_DELIMS = re.compile(r"[、。,.!?;\n]")
+
+SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
+NOT_SAME = re.compile(r"(?:同じ|おなじ|一緒|いっしょ|同日)(?:日|ひ)?(?:じゃ|では|で)(?:なく|なかっ|ない|ありません)")
+# "期限の1か月前に更新した": inside the 3-month window (the 6th-birthday rule), or outside it.
+BEFORE_EXPIRY = re.compile(r"(?:期限|満了|切れる)(?:が切れる|の|より)?\s*(?:(?P<n>[0-9]{1,3})\s*(?P<unit>か月|ヶ月|カ月|ケ月|ヵ月|日|週間)"
+                            r"|(?P<soon>少し|直|すぐ|ちょっと|数日|半年|1年|一年))\s*(?:前|まえ)")
+
+
+def classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
+    """(slot, card_too, renewed) for the label in a clause: the first one after a date, the last before it.
+
+    Whether an issue word is about the card or the certificates is read from `around`,
+    both clauses of the date ("カードは2019年4月1日に受け取りました").
+    """
+    clause = BEFORE_EXPIRY.sub("", clause)
+    if after and _ASKS_EXPIRY.match(clause):
+        return None  # "…2024年9月1日で期限いつ?": the question, not what the date is
+    # "18歳の誕生日に受け取った": a birthday that came round, not the birth date
+    matches = [m for m in _LABELS.finditer(clause) if not (m.lastgroup == "birth_date" and clause[:m.start()].endswith("歳の"))]
+    if not matches:
+        return None
+    match = matches[0] if after else matches[-1]
+    slot = match.lastgroup or ""
+    if slot == "birth_date" and match.group(0) == "生" and not after:
+        return None
+    card_too = renewed = False
+    if slot == "card_applied_on" and _CERTIFICATE.search(around) and not _CARD.search(around):
+        slot = "issued_on"  # certificates are issued at the counter the day they are asked for
+    if slot == "issued_on":
+        renewed = bool(RENEWED.fullmatch(match.group(0)))
+        if _CARD.search(around):
+            if _CERTIFICATE.search(around) or SAME.search(around) and not NOT_SAME.search(around):
+                card_too = True
+            else:
+                slot = "card_issued_on"
+    return slot, card_too, renewed
+
+
+def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool, bool] | None]:
+    """The label of each date span, read from the clause before and after it.
+
+    A label right before a date ("生年月日は…") is the strongest; otherwise the words
+    after it ("…生まれ", "…に発行した"), unless those words are the next date's label
+    ("…で、発行日は…"); otherwise any label word before it.
+    """
+    labels: list[tuple[str, bool, bool] | None] = []
+    for i, (start, end) in enumerate(spans):
+        prev_end = spans[i - 1][1] if i else 0
+        next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
+        gap = _DELIMS.split(normal(text[prev_end:start]))
+        before = gap[-1] if len(gap) > 1 or not i else _after_first_label(gap[-1])
+        parts = _DELIMS.split(normal(text[end:next_start]), maxsplit=1)
+        after = parts[0]
+        after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
+                               and _only_label_at_end(after))
+        around = before + after
+        b, a = classify(before, False, around), classify(after.lstrip(), True, around)
+        if b and _ENDS_AS_LABEL.search(before):
+            labels.append(b)
+        elif a and not after_is_next_label:
+            labels.append(a)
+        else:
+            labels.append(b)
+    return labels
+
+
+def _only_label_at_end(between: str) -> bool:
+    """Whether the words between two dates are all the second one's label ("…、発行日は"), not the
+    first one's followed by more ("娘(2015年5月5日生まれ)のカードは2023年2月2日に…")."""
+    first = _LABELS.search(between)
+    if first is not None and ")" in between[first.end():]:
+        return False  # "息子(平成20年10月10日生まれ)が令和6年…": the bracket closes the first date's words
+    return first is None or first.end() >= len(between.rstrip()) - 2
+
+
+def _after_first_label(between: str) -> str:
+    """The words between two dates without the first one's label, when more follows it."""
+    first = _LABELS.search(between)
+    if first is None or _only_label_at_end(between):
+        return between
+    return between[first.end():]
+
+
+def label_of(norm: str, part: re.Match[str] | None) -> str | None:
+    """The slot named in the clause of a lone year, month or day ("生まれた年は2011年でした")."""
+    if part is None:
+        return None
+    label = label_spans(norm, [(part.start(), part.end())])[0]
+    if label is None:  # "証明書の発行日ですが、…令和5年ではなく令和4年でした": named in a clause before
+        earlier = norm[:part.start()]
+        label = classify(earlier, False, earlier)
+    return label[0] if label else None
