@@ -84,7 +84,7 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
     for found in dates:
         target = _target(form, state, found.label)
         if target is None and found.replaces is not None:
-            replaced = _replaced_slots(form, state, found.replaces)  # "2月2日じゃなくて2月12日": the one on 2月2日
+            replaced = _replaced_slots(form, state, out, found.replaces)  # "2月2日じゃなくて2月12日": the one on 2月2日
             if len(replaced) > 1:
                 out.errors.append((None, kb.message("which_date_part")))  # two dates were on 2月2日
                 continue
@@ -118,6 +118,8 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
         _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
     if not dates:
         _lone_parts(form, state, reading, out, kb, today)
+    elif reading.parts_after_dates:
+        _amend_part(form, state, reading, out, kb, today)  # "…令和3年6月1日。すみません、令和4年でした"
 
 
 def _target(form: Form, state: State, label: str | None) -> str | None:
@@ -131,12 +133,13 @@ def _target(form: Form, state: State, label: str | None) -> str | None:
     return "other:" + label
 
 
-def _replaced_slots(form: Form, state: State, replaced: ParsedDate | PartialDate) -> list[str]:
+def _replaced_slots(form: Form, state: State, out: Placement, replaced: ParsedDate | PartialDate) -> list[str]:
     """The dates said before that are the X of "X じゃなくて Y"."""
     day = replaced.value if isinstance(replaced, ParsedDate) else replaced
     parts: tuple[int | None, ...] = (day.year, day.month, day.day)
-    matching = [name for name in form.date_slots if name in state.slots
-                and all(want is None or part_of(state.slots[name], part) == want
+    said = {**state.slots, **out.values}  # the dates said before, in this message too
+    matching = [name for name in form.date_slots if name in said
+                and all(want is None or part_of(said[name], part) == want
                         for part, want in zip(("year", "month", "day"), parts))]
     if state.facts.get("card_same") and "issued_on" in matching:
         matching = [name for name in matching if name != "card_issued_on"]
@@ -185,7 +188,7 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
     """One date into its slot, after the checks only the slot can make."""
     note = parsed.understood_as if isinstance(parsed, ParsedDate) else None
     if isinstance(parsed, PartialDate) and parsed.year is None:
-        old = state.slots.get(slot)
+        old = out.values.get(slot) or state.slots.get(slot)
         if old is not None and len(old) == 10 and not parsed.month_end:  # a correction keeps its year
             try:
                 value = iso(parsed.on(int(old[:4])))

@@ -74,13 +74,15 @@ _DAY_ONLY = re.compile(rf"{_N}\s*(?:日|にち)")
 _MONTH_ONLY = re.compile(rf"{_N}\s*(?:月|がつ)(?!\s*[0-9〇一二三四五六七八九十])")
 # "X じゃなくて Y": X is the wrong value and Y takes its place (and its label).
 _NOT = r"\s*[、,]?\s*(?:の)?(?:じゃ|では|で)なく(?:て)?(?:、|,|\s)*"
-_NOT_BUT = re.compile(rf"^{_NOT}$")
+# "X じゃなくて Y", "X発行…じゃなくて Y", "X…いや、Y", "X(訂正:Y)": Y is meant
+_NOT_BUT = re.compile(rf"^(?:[^、。0-9]{{0,6}}?[…・.]*{_NOT}|\s*[…・.]*\s*[、,]?\s*(?:いや|いえ)[、,\s]*"
+                      r"|\s*\(\s*(?:訂正|正しくは|修正)\s*[::]?\s*)$")
 # "2021年じゃなくて2022年", "5月じゃなくて7月", "10日じゃなくて12日": a part of a date, and the one it replaces
 _PART_PAIRS = (
     ("month", re.compile(rf"{_N}\s*月{_NOT}{_N}\s*月(?!\s*[0-9〇一二三四五六七八九十])")),
     ("day", re.compile(rf"{_N}\s*日{_NOT}{_N}\s*日")),
 )
-_YEAR_ONLY = re.compile(r"(?:[0-9]{4}|(?:令和|平成|昭和|大正|れいわ|へいせい|しょうわ|[rhs])\s*(?:[0-9]{1,2}|元))\s*(?:年|ねん)")
+_YEAR_ONLY = re.compile(r"(?:[0-9]{4}|(?:令和|平成|昭和|大正|れいわ|へいせい|しょうわ|[rhs])\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3}|元))\s*(?:年|ねん)")
 _BARE_DAY = re.compile(r"^\s*([0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|にち)?\s*(?:です|でした|だよ|です。)?\s*[。!.]?\s*$")
 _BARE_DAY_NAME = re.compile(rf"^\s*({'|'.join(sorted(DAY_NAMES, key=len, reverse=True))})\s*(?:です|でした|だよ)?\s*[。!.]?\s*$")
 
@@ -119,6 +121,7 @@ class Reading:
     was: tuple[str, int] | None = None  # of "4月じゃなくて6月": ("month", 4), the value corrected
     eras: tuple[str, str] | None = None  # of "昭和じゃなくて平成": ("昭和", "平成"), the era of a date said before
     whose: str | None = None  # the one person whose dates are asked about: "母の証明書の期限は?"
+    parts_after_dates: bool = False  # day, month, year: read after the dates, correcting one of them
 
 
 def adult_ward_said(text: str) -> bool | None:
@@ -177,7 +180,14 @@ def read(text: str, today: date) -> Reading:
     dates = _without_restatements(tuple(items))
     day = part_label = year = month = None
     pair: tuple[str, int, int] | None = None
-    if not found:
+    # A year alone after the dates, in words of correction ("…令和3年6月1日。すみません、令和4年でした"):
+    # a part of one of them, read as a lone part is.
+    tail = normal(text[found[-1][1]:]) if found else ""
+    after_dates = bool(found) and bool(_CORRECTION.search(tail) or _AMENDING.search(tail)) and bool(
+        _YEAR_ONLY.search(tail))
+    if after_dates:
+        norm = tail
+    if not found or after_dates:
         bare = _BARE_DAY.match(norm)
         named = _BARE_DAY_NAME.match(norm)
         if bare:
@@ -199,8 +209,10 @@ def read(text: str, today: date) -> Reading:
         pair = _part_pair(norm)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
+    norm = normal(text)
     return Reading(
         dates=dates,
+        parts_after_dates=after_dates,
         same=bool(SAME.search(norm)) and not not_same,
         card_too=bool(_CARD_TOO.search(norm)) and not not_same,
         yes=bool(_YES.search(norm)),

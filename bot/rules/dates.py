@@ -127,7 +127,7 @@ def parse_date(text: str, today: date) -> ParsedDate:
 
 # A year alone, the answer to "which year?": 2021年です, 令和3年, R3, へいせい30ねん; and a year
 # without a month inside a longer message.
-_A_YEAR = rf"(?:{ERA_PATTERN}\s*(?P<ey>[0-9]{{1,2}}|{alternation(ERA_FIRST_YEAR)})|(?<![0-9])(?P<wy>(?:19|20)[0-9]{{2}}))"
+_A_YEAR = rf"(?:{ERA_PATTERN}\s*(?P<ey>[0-9]{{1,2}}|[一二三四五六七八九十]{{1,3}}|{alternation(ERA_FIRST_YEAR)})|(?<![0-9])(?P<wy>(?:19|20)[0-9]{{2}}))"
 _YEAR_ALONE = re.compile(
     rf"^\s*{_A_YEAR}\s*{YEAR_UNIT}?\s*(?:です|でした|だよ|だと思います|ごろ|頃|くらい|ぐらい)?\s*[。!.]?\s*$"
 )
