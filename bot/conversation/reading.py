@@ -63,8 +63,9 @@ _PARALLEL = re.compile(r"^\s*[、,]\s*[^、。,\s0-9]{1,6}?(?:は|が)\s*$")
 # "1990年5月10日(平成2年5月10日)": the same date again, in brackets.
 _RESTATED = re.compile(r"^\s*\(\s*$")
 # "X は間違いで Y", "X…すみません、Y の間違いです": Y is what was meant.
-_WRONG = re.compile(r"^\s*(?:は|が)\s*(?:間違|まちが|誤り|あやまり)[^。]{0,12}$")
-_MISTAKE_FOR = re.compile(r"^\s*(?:の|に)\s*(?:間違|まちが|誤り|あやまり)")
+_MISTAKE = r"(?:間違|まちが|誤り|あやまり)"
+_WRONG = re.compile(rf"^\s*(?:は|が)\s*{_MISTAKE}[^。]{{0,12}}$")
+_MISTAKE_FOR = re.compile(rf"^\s*(?:の|に)\s*{_MISTAKE}")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -185,31 +186,29 @@ def read(text: str, today: date) -> Reading:
     tail = normal(text[found[-1][1]:]) if found else ""
     after_dates = bool(found) and bool(_CORRECTION.search(tail) or _AMENDING.search(tail)) and bool(
         _YEAR_ONLY.search(tail))
-    if after_dates:
-        norm = tail
+    lone = tail if after_dates else norm  # where a day, month or year alone is read
     if not found or after_dates:
-        bare = _BARE_DAY.match(norm)
-        named = _BARE_DAY_NAME.match(norm)
+        bare = _BARE_DAY.match(lone)
+        named = _BARE_DAY_NAME.match(lone)
         if bare:
             day = number(bare.group(1))
         elif named:
             day = DAY_NAMES[named.group(1)]
         else:
-            lone = list(_DAY_ONLY.finditer(norm))
-            if lone:
-                day = number(lone[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
-                part_label = label_of(norm, lone[0])
-        year = year_alone(norm) or year_in(norm)
-        months = [m for m in _MONTH_ONLY.finditer(norm) if 1 <= number(m.group(1)) <= 12]
+            days = list(_DAY_ONLY.finditer(lone))
+            if days:
+                day = number(days[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
+                part_label = label_of(lone, days[0])
+        year = year_alone(lone) or year_in(lone)
+        months = [m for m in _MONTH_ONLY.finditer(lone) if 1 <= number(m.group(1)) <= 12]
         if months:
             month = number(months[-1].group(1))
-            part_label = part_label or label_of(norm, months[0])
+            part_label = part_label or label_of(lone, months[0])
         if year is not None and part_label is None:
-            part_label = label_of(norm, _YEAR_ONLY.search(norm))
-        pair = _part_pair(norm)
+            part_label = label_of(lone, _YEAR_ONLY.search(lone))
+        pair = _part_pair(lone)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
-    norm = normal(text)
     return Reading(
         dates=dates,
         parts_after_dates=after_dates,
