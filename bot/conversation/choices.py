@@ -47,7 +47,8 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
     if asked == "card_issued_on" and "card_issued_on" not in out.values:
         if reading.dont_know:
             out.facts["card_unknown"] = True
-        elif not (facts.get("card_differs") or facts.get("renewed")) and (reading.same or reading.yes) or reading.same and reading.card_too:
+        elif not (facts.get("card_differs") or facts.get("renewed")) and reading.yes \
+                or reading.same and (reading.card_too or not facts.get("renewed")):  # "同じ日" said: it is
             out.facts["card_same"] = True
         elif reading.no:
             out.facts["card_differs"] = True

@@ -27,6 +27,7 @@ _LABELS = re.compile("|".join((
 )))
 _CARD = re.compile(r"カード|かーど")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
+_EXPIRY_ASKED = re.compile(r"\s*(?:の)?(?:有効)?(?:期限|きげん)(?:は|って)\s*[??]?\s*")  # "…r4.5.6 期限は"
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
 RENEWED = re.compile(r"更新|こうしん")
 # A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
@@ -47,7 +48,7 @@ def classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | 
     both clauses of the date ("カードは2019年4月1日に受け取りました").
     """
     clause = BEFORE_EXPIRY.sub("", clause)
-    if after and _ASKS_EXPIRY.match(clause):
+    if after and (_ASKS_EXPIRY.match(clause) or _EXPIRY_ASKED.fullmatch(clause)):
         return None  # "…2024年9月1日で期限いつ?": the question, not what the date is
     # "18歳の誕生日に受け取った": a birthday that came round, not the birth date
     matches = [m for m in _LABELS.finditer(clause) if not (m.lastgroup == "birth_date" and clause[:m.start()].endswith("歳の"))]

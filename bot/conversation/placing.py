@@ -61,12 +61,18 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
                  correcting: bool) -> None:
     dates = [d for d in reading.dates if not d.relative]
+    if reading.unclear is not None:
+        # "…2022年2月2日です。あ、2じゃなくて3でした": which 2 of which date is not the bot's guess to make;
+        # the dates it could be in are not taken, and the bot asks for the whole date.
+        out.errors.append((None, kb.message("which_date_part")))
+        dates = [d for d in dates if not (isinstance(d.found, ParsedDate)
+                                          and reading.unclear in (d.found.value.month, d.found.value.day))]
     for slot in form.date_slots:
         same_slot = {d: shown(d.found) for d in dates
                      if _target(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
         theirs = [d for d in same_slot if reading.whose is not None and d.owner == reading.whose]
-        if slot == "birth_date" and len(set(same_slot.values())) > 1 and len(theirs) == 1:
-            # "母(昭和20年…生まれ)…私は昭和50年…生まれ…母の証明書の期限は?": the mother's
+        if len(set(same_slot.values())) > 1 and len(theirs) == 1:
+            # "母(昭和20年…生まれ)…私は昭和50年…生まれ…母の証明書の期限は?": the mother's dates
             dates = [d for d in dates if d not in same_slot or d in theirs]
             same_slot = {theirs[0]: same_slot[theirs[0]]}
         if len(set(same_slot.values())) > 1:
@@ -81,8 +87,11 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
             if slot in state.slots:
                 out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
     unlabelled: list[tuple[FoundDate, str]] = []
+    renewal = any(d.renewed for d in dates)
     for found in dates:
         target = _target(form, state, found.label)
+        if target == "other:expires_on" and renewal and "previous_expires_on" in form.date_slots:
+            target = "previous_expires_on"  # "期限が2026年9月15日だったので、8月1日に更新しました"
         if target is None and found.replaces is not None:
             replaced = _replaced_slots(form, state, out, found.replaces)  # "2月2日じゃなくて2月12日": the one on 2月2日
             if len(replaced) > 1:

@@ -32,7 +32,7 @@ _CARD_TOO = re.compile(
 _CARD_OTHER_DAY = re.compile(r"(?:カード|かーど)(?:は|の(?:交付|受け?取り)?日?は)[^。、]{0,4}(?:別|違|ちが)"
                              r"|(?:カード|かーど)の(?:受け?取り?|交付|発行)日(?:を|は|が)")
 _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
-_NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|違う|違い|ちがう|ちがい|別の日|別々|べつ")
+_NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|(?<!間)違[うい]|(?<!ま)ちが[うい]|別の日|別々|べつ")  # not 間違い
 # Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
 _DONT_KNOW = re.compile(
     r"(?:(?:わから|分から|わかん)(?:ない|ん|へん)|わかりません|わかりまへん|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
@@ -66,6 +66,8 @@ _RESTATED = re.compile(r"^\s*\(\s*$")
 _MISTAKE = r"(?:間違|まちが|誤り|あやまり)"
 _WRONG = re.compile(rf"^\s*(?:は|が)\s*{_MISTAKE}[^。]{{0,12}}$")
 _MISTAKE_FOR = re.compile(rf"^\s*(?:の|に)\s*{_MISTAKE}")
+# Between two dates of one slot, words that take the first back ("いや、発行日は", "訂正します、")
+_INSTEAD = re.compile(r"(?:^|[、。,.…\s])(?:いや|いえ|やっぱり|やはり)|訂正|間違|まちが|じゃなく|ではなく")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -123,6 +125,7 @@ class Reading:
     eras: tuple[str, str] | None = None  # of "昭和じゃなくて平成": ("昭和", "平成"), the era of a date said before
     whose: str | None = None  # the one person whose dates are asked about: "母の証明書の期限は?"
     parts_after_dates: bool = False  # day, month, year: read after the dates, correcting one of them
+    unclear: int | None = None  # X of "2じゃなくて3": a number corrected, of no date the bot can tell
 
 
 def adult_ward_said(text: str) -> bool | None:
@@ -153,12 +156,15 @@ def read(text: str, today: date) -> Reading:
     for i in range(len(found) - 1):
         if restating[i]:  # "1990年5月10日(平成2年5月10日)": one date, said twice
             labels[i] = labels[i + 1] = labels[i] or labels[i + 1]
+    owners = _owners(text, found)
     items: list[FoundDate] = []
     replaced: ParsedDate | PartialDate | None = None
     for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
         if i + 1 < len(found) and (_NOT_BUT.match(between[i]) or _WRONG.match(between[i])
-                                   or _MISTAKE_FOR.match(normal(text[found[i + 1][1]:]))):
-            # "生年月日は X じゃなくて Y", "X…すみません、Yの間違いです": Y, under X's label
+                                   or _MISTAKE_FOR.match(normal(text[found[i + 1][1]:]))
+                                   or labels[i + 1] in (label, None) and _INSTEAD.search(between[i])):
+            # "生年月日は X じゃなくて Y", "X…すみません、Yの間違いです", "発行日は X。いや、発行日は Y":
+            # Y, under X's label
             labels[i + 1] = labels[i + 1] or label
             replaced = parsed if not isinstance(parsed, DateParseError) else None
             continue  # X is the value being corrected, not a new one
@@ -176,7 +182,7 @@ def read(text: str, today: date) -> Reading:
             relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and _PAST_DAY.search(said))
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
             restated=bool(i and restating[i - 1]),
-            owner=_owner(text[found[i - 1][1] if i else 0:start]),
+            owner=owners[i],
         ))
     dates = _without_restatements(tuple(items))
     day = part_label = year = month = None
@@ -209,8 +215,10 @@ def read(text: str, today: date) -> Reading:
         pair = _part_pair(lone)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
+    numbers = _BARE_NUMBERS.search(normal(text[found[-1][1]:]) if found else norm)
     return Reading(
         dates=dates,
+        unclear=int(numbers.group(1)) if numbers and pair is None else None,
         parts_after_dates=after_dates,
         same=bool(SAME.search(norm)) and not not_same,
         card_too=bool(_CARD_TOO.search(norm)) and not not_same,
@@ -270,6 +278,7 @@ def _in_window(norm: str) -> bool | None:
     return False if days > 95 else None
 
 
+_BARE_NUMBERS = re.compile(rf"(?<![0-9年月日/.\-])([0-9]{{1,2}}){_NOT}([0-9]{{1,2}})(?![0-9]|\s*(?:年|月|日|がつ|にち))")
 _BARE_YEARS = re.compile(rf"(?<![0-9])((?:19|20)[0-9]{{2}})\s*年?{_NOT}((?:19|20)[0-9]{{2}})(?![0-9])")
 
 
@@ -302,11 +311,16 @@ _OWNER = re.compile(rf"({_PERSON})(?:は|が|の|も|\(|\s)")
 _WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:分|ぶん|電子証明書|証明書|カード|有効期限|期限|更新)")
 
 
-def _owner(before: str) -> str | None:
-    """The person named last before a date, in its sentence."""
-    sentence = re.split(r"[。!?\n]", normal(before))[-1]
-    named = _OWNER.findall(sentence)
-    return named[-1] if named else None
+def _owners(text: str, found: list[tuple[int, int, Found]]) -> list[str | None]:
+    """Whose each date is: the person named last before it in its sentence, else the one the
+    date before it in the same sentence had ("夫の生年月日は X、発行日は Y": both the husband's)."""
+    owners: list[str | None] = []
+    for i, (start, _, _) in enumerate(found):
+        before = normal(text[found[i - 1][1] if i else 0:start])
+        sentences = re.split(r"[。!?\n]", before)
+        named = _OWNER.findall(sentences[-1])
+        owners.append(named[-1] if named else owners[-1] if i and len(sentences) == 1 else None)
+    return owners
 
 
 def _whose(norm: str) -> str | None:
