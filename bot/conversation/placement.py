@@ -1,4 +1,5 @@
-"""What placing found in one message for a form: values, facts, notes and why a date was refused.
+"""What placing found in one message for a form (values, facts, notes, why a date was refused), and
+the dates known with it: what was said before and what this message says.
 
 Made by bot.conversation.placing (dates) and bot.conversation.choices (the other answers);
 applied to the dialogue's state by bot.conversation.filling.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation.state import Partial, Pending
+from bot.conversation.state import Partial, Pending, State
 
 
 @dataclass
@@ -28,3 +29,39 @@ class Placement:
     @property
     def found(self) -> bool:
         return bool(self.values or self.facts or self.errors or self.partial or self.pending or self.dropped)
+
+
+def known(state: State, out: Placement, without: str | None = None) -> dict[str, str]:
+    """The dates said so far, this message's included: what a date is checked against
+    (bot.conversation.plausible), without the slot it would fill."""
+    dates = {k: v for k, v in {**state.slots, **out.values}.items() if k in _DATE_NAMES}
+    dates.pop(without or "", None)
+    if state.facts.get("card_same") or out.facts.get("card_same"):
+        dates.pop("card_issued_on", None)  # the certificates' own day, not a value of its own
+    if without in _PARTNER and _together(state):
+        dates.pop(_PARTNER[without], None)  # moved with it (settle)
+    return dates
+
+
+# The card's day and the certificates', once said to be one day ("カードと同じ日"), are corrected
+# together: the certificates live on the card, so neither can be moved away from the other alone.
+_PARTNER = {"issued_on": "card_issued_on", "card_issued_on": "issued_on"}
+
+
+def _together(state: State) -> bool:
+    """Typed as one day, or the certificates' taken from the card's ("カードと同じ日"). Not a card only
+    assumed to be the certificates' day (card_same), which a card's day told later replaces alone."""
+    card = state.slots.get("card_issued_on")
+    return card is not None and card == state.slots.get("issued_on") and not state.facts.get("card_same")
+
+
+def settle(state: State, out: Placement, slot: str, value: str) -> None:
+    """A date into its slot, and into its partner's when the two were one day."""
+    out.values[slot] = value
+    partner = _PARTNER.get(slot)
+    if partner is not None and partner not in out.values and _together(state):
+        out.values[partner] = value
+
+
+_DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "card_applied_on", "previous_expires_on",
+                         "residence_expires_on", "expires_on"})

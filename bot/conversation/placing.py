@@ -28,7 +28,7 @@ from bot.conversation.dateparts import (
     with_part,
 )
 from bot.conversation.forms import Form
-from bot.conversation.placement import Placement
+from bot.conversation.placement import Placement, known, settle
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
 from bot.conversation.state import Partial, Pending, State
@@ -60,7 +60,11 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
 
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
                  correcting: bool) -> None:
-    dates = [d for d in reading.dates if not d.relative]
+    # "先月、同僚から聞き…": a relative word with nothing saying what happened then is no date,
+    # unless it answers the question just asked ("昨日です")
+    dates = [d for d in reading.dates if not d.relative and not (d.vague and d.label is None and state.asked is None)]
+    if not dates and reading.to_fix in form.date_slots and reading.to_fix in state.slots:
+        out.dropped.add(reading.to_fix)  # "生年月日を直したい": asked again
     if reading.unclear is not None:
         # "…2022年2月2日です。あ、2じゃなくて3でした": which 2 of which date is not the bot's guess to make;
         # the dates it could be in are not taken, and the bot asks for the whole date.
@@ -166,32 +170,6 @@ def _first_open(form: Form, state: State) -> str | None:
     return open_slots[0] if open_slots else None
 
 
-def _known(state: State, out: Placement, without: str | None = None) -> dict[str, str]:
-    known = {k: v for k, v in {**state.slots, **out.values}.items() if k in _DATE_NAMES}
-    known.pop(without or "", None)
-    if state.facts.get("card_same") or out.facts.get("card_same") or without == "issued_on" and _card_went_with(state):
-        known.pop("card_issued_on", None)  # the certificates' own day, not a value of its own
-    return known
-
-
-def _card_went_with(state: State) -> bool:
-    """The card's day was said to be the certificates' day: a correction of that day moves both
-    (the certificates live on the card; they cannot be older than it)."""
-    card = state.slots.get("card_issued_on")
-    return card is not None and card == state.slots.get("issued_on")
-
-
-def _settle(state: State, out: Placement, slot: str, value: str) -> None:
-    out.values[slot] = value
-    if slot == "issued_on" and _card_went_with(state) and "card_issued_on" not in out.values \
-            and value < state.slots["card_issued_on"]:
-        out.facts["card_same"] = True
-
-
-_DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "card_applied_on", "previous_expires_on",
-                         "residence_expires_on", "expires_on"})
-
-
 def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate | PartialDate, today: date,
          kb: Knowledge) -> None:
     """One date into its slot, after the checks only the slot can make."""
@@ -215,7 +193,7 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
             value = iso(parsed.on(parsed.year or today.year))
         else:
             value = month_of(parsed)
-            why = why_not(slot, value, _known(state, out, without=slot), today)
+            why = why_not(slot, value, known(state, out, without=slot), today)
             if why is not None:
                 out.errors.append((slot, why))
                 return
@@ -225,11 +203,11 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
                 return
     else:
         value = iso(parsed.value)
-    why = why_not(slot, value, _known(state, out, without=slot), today)
+    why = why_not(slot, value, known(state, out, without=slot), today)
     if why is not None:
         out.errors.append((slot, why))
         return
-    _settle(state, out, slot, value)
+    settle(state, out, slot, value)
     if note:
         out.notes[slot] = note
 
@@ -238,7 +216,7 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
                       kb: Knowledge, correcting: bool) -> None:
     open_slots = [s.name for s in form.open_slots({**state.slots, **out.values}, {**state.facts, **out.facts},
                                                    first=state.asked) if s.is_date and s.name not in out.values]
-    said = [name for name in form.date_slots if name in _known(state, out) and name not in out.values]
+    said = [name for name in form.date_slots if name in known(state, out) and name not in out.values]
     # Words of correction point at what was said before; without them a date answers what is
     # asked, or another open question: an earlier answer is never changed without being asked to.
     # Right after the bot turned a date away, they point at that date ("R7.2.28の間違いでした").
@@ -262,7 +240,7 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
     if best is None:
         slot = state.asked or (open_slots[0] if open_slots else None) or (said[0] if said else None)
         if slot is not None:
-            why = why_not(slot, dates[0][1], _known(state, out, without=slot), today)
+            why = why_not(slot, dates[0][1], known(state, out, without=slot), today)
             out.errors.append((slot, why or kb.message("reprompt_no_date")))
         return
     choice = best[1]
@@ -278,7 +256,7 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
 
 
 def _fits(choice: tuple[str, ...], values: list[str], state: State, out: Placement, today: date) -> bool:
-    trial = _known(state, out)
+    trial = known(state, out)
     for slot in choice:
         trial.pop(slot, None)
     for slot, value in zip(choice, values):
@@ -340,7 +318,7 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
     if named is None and not (reading.correction or reading.amending or reading.was):
         return  # "2021年です" answering a question is the year of a date to come, not a correction
     part, new = _new_part(reading) if reading.eras is None else ("era", 0)
-    said = {k: v for k, v in _known(state, out).items() if k in form.date_slots}
+    said = {k: v for k, v in known(state, out).items() if k in form.date_slots}
     candidates = [named] if named is not None else list(said)
     if reading.was is not None:
         candidates = [s for s in candidates if s in said and part_of(said[s], reading.was[0]) == reading.was[1]]
@@ -359,14 +337,14 @@ def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: 
         if not exists(value):
             refusal = (slot, kb.message("no_such_day", month=int(value[5:7]), day=int(value[8:])))
             continue
-        why = why_not(slot, value, _known(state, out, without=slot), today)
+        why = why_not(slot, value, known(state, out, without=slot), today)
         if why is not None:
             refusal = refusal or (slot, why)
         elif value != old:
             options[slot] = value
     if len(options) == 1:
         [(slot, value)] = options.items()
-        _settle(state, out, slot, value)
+        settle(state, out, slot, value)
         out.labelled.add(slot)
     elif options or (refusal is None and named is None and said):
         out.errors.append((None, kb.message("which_date_part")))

@@ -110,7 +110,7 @@ def _run(t: TurnContext, state: State) -> Step:
     form = FORMS.get(state.form or "")
     if form is not None:
         return _in_form(t, form, state)
-    if state.last is not None and (t.reading.correction or t.reading.amending or t.reading.card_too
+    if state.last is not None and (t.reading.correction or t.reading.amending or t.reading.card_too or t.reading.to_fix
                                    or filling.adds_to(t, state, state.last)):
         reopened = filling.reopen(t, state, state.last, FORMS[state.last.form])
         if reopened is not None:

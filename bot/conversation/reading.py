@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, label_of, label_spans
+from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, classify, label_of, label_spans
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
 from bot.rules.eras import ERA_BY_SPELLING, number
 from bot.text import nfkc_folded
@@ -67,7 +67,8 @@ _MISTAKE = r"(?:間違|まちが|誤り|あやまり)"
 _WRONG = re.compile(rf"^\s*(?:は|が)\s*{_MISTAKE}[^。]{{0,12}}$")
 _MISTAKE_FOR = re.compile(rf"^\s*(?:の|に)\s*{_MISTAKE}")
 # Between two dates of one slot, words that take the first back ("いや、発行日は", "訂正します、")
-_INSTEAD = re.compile(r"(?:^|[、。,.…\s])(?:いや|いえ|やっぱり|やはり)|訂正|間違|まちが|じゃなく|ではなく")
+_INSTEAD = re.compile(r"(?:^|[、。,.…\s])(?:いや|いえ|やっぱり|やはり)|訂正|間違|まちが|じゃなく|ではなく"
+                      r"|と思ったら|と思っていたら|かと思ったら")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -99,6 +100,7 @@ class FoundDate:
     replaces: ParsedDate | PartialDate | None = None  # X of "X じゃなくて this date": which value it corrects
     relative: bool = False  # 今日 in a question ("今日の天気は?"), 先月 as a birth date: no date answer
     restated: bool = False  # in brackets after another date, as the same date in another form
+    vague: bool = False  # said by a relative word (先月, 昨日): without a label, only an answer to a question
     owner: str | None = None  # whose date: "母(昭和20年…生まれ)", "私は1975年…" (a word of _PERSON)
 
 
@@ -126,6 +128,7 @@ class Reading:
     whose: str | None = None  # the one person whose dates are asked about: "母の証明書の期限は?"
     parts_after_dates: bool = False  # day, month, year: read after the dates, correcting one of them
     unclear: int | None = None  # X of "2じゃなくて3": a number corrected, of no date the bot can tell
+    to_fix: str | None = None  # the slot of "生年月日を直したい", said without the right value
 
 
 def adult_ward_said(text: str) -> bool | None:
@@ -182,6 +185,7 @@ def read(text: str, today: date) -> Reading:
             relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and _PAST_DAY.search(said))
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
             restated=bool(i and restating[i - 1]),
+            vague=bool(_RELATIVE_DAY.search(said) or _RELATIVE_MONTH.search(said)),
             owner=owners[i],
         ))
     dates = _without_restatements(tuple(items))
@@ -190,8 +194,9 @@ def read(text: str, today: date) -> Reading:
     # A year alone after the dates, in words of correction ("…令和3年6月1日。すみません、令和4年でした"):
     # a part of one of them, read as a lone part is.
     tail = normal(text[found[-1][1]:]) if found else ""
-    after_dates = bool(found) and bool(_CORRECTION.search(tail) or _AMENDING.search(tail)) and bool(
-        _YEAR_ONLY.search(tail))
+    after_dates = bool(found) and bool(_CORRECTION.search(tail) or _AMENDING.search(tail)
+                                       or _INSTEAD.search(tail)) and bool(
+        _YEAR_ONLY.search(tail) or _MONTH_ONLY.search(tail) or _DAY_ONLY.search(tail))
     lone = tail if after_dates else norm  # where a day, month or year alone is read
     if not found or after_dates:
         bare = _BARE_DAY.match(lone)
@@ -215,10 +220,15 @@ def read(text: str, today: date) -> Reading:
         pair = _part_pair(lone)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
+        if after_dates and part_label is None and dates:
+            part_label = dates[-1].label  # "カードは2020年12月1日…いや、11月でした": the date just said
     numbers = _BARE_NUMBERS.search(normal(text[found[-1][1]:]) if found else norm)
+    fix = _FIX.search(norm) if not found and day is None and month is None and year is None else None
+    fix_label = classify(norm[:fix.start()], False, norm[:fix.start()]) if fix else None
     return Reading(
         dates=dates,
         unclear=int(numbers.group(1)) if numbers and pair is None else None,
+        to_fix=fix_label[0] if fix_label else None,
         parts_after_dates=after_dates,
         same=bool(SAME.search(norm)) and not not_same,
         card_too=bool(_CARD_TOO.search(norm)) and not not_same,
@@ -278,6 +288,8 @@ def _in_window(norm: str) -> bool | None:
     return False if days > 95 else None
 
 
+# "生年月日を直したい", "発行日が間違っていました": which date is wrong, without the right one
+_FIX = re.compile(r"(?:直し|なおし|訂正し|修正し|変更し)(?:たい|て|ます|ていただ)|(?:間違|まちが)って(?:い)?(?:ました|た|る)")
 _BARE_NUMBERS = re.compile(rf"(?<![0-9年月日/.\-])([0-9]{{1,2}}){_NOT}([0-9]{{1,2}})(?![0-9]|\s*(?:年|月|日|がつ|にち))")
 _BARE_YEARS = re.compile(rf"(?<![0-9])((?:19|20)[0-9]{{2}})\s*年?{_NOT}((?:19|20)[0-9]{{2}})(?![0-9])")
 
