@@ -130,10 +130,13 @@ def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -
     if form is FORMS["calc_expiry"] and not calc.values and "expires_on" in calc.other:
         return FORMS["renewal_window"]  # "期限は2027/7/15、いつまで使える?"
     if form is None and "birth_date" in calc.labelled and (match.intent is None or not is_question(t.text)
-                                                           or "issued_on" in calc.labelled):
-        # A birth date is only ever given for the computation; with the issue day too, whatever the
-        # question is about ("在留期間は…、…生まれで…に作りました。期限を教えて")
+                                                           or calc.labelled & {"issued_on", "card_issued_on"}):
+        # A birth date is only ever given for the computation; with the card's or the certificates'
+        # day too, whatever the question is about ("在留期間は…、…生まれで…に作りました。期限を教えて")
         return FORMS["calc_expiry"]
+    if form is not None and form is not FORMS["renewal_window"] and "expires_on" in calc.other \
+            and not calc.values and context.mentions(t.text, t.ctx.window_words):
+        return FORMS["renewal_window"]  # "期限は2027年1月31日…もう更新できる? お金は?": the window, then the fee
     return form
 
 

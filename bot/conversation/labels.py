@@ -90,8 +90,8 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
                                and _only_label_at_end(after))
         around = before + after
         b, a = classify(before, False, around), classify(after.lstrip(), True, around)
-        if b and _ENDS_AS_LABEL.search(before):
-            labels.append(b)
+        if b and _ENDS_AS_LABEL.search(before) and not (b[0] == "expires_on" and a and a[0] == "birth_date"):
+            labels.append(b)  # but "期限 S58.4.1生 …": 期限 is what is asked; no expiry is a birth date
         elif a and not after_is_next_label:
             labels.append(a)
         else:

@@ -145,6 +145,8 @@ def is_question(text: str) -> bool:
 
 def read(text: str, today: date) -> Reading:
     text = _ERA_YEAR_AGAIN.sub(r"\1\3年", text)  # "昭和61年、いや62年の4月2日": 昭和62年4月2日
+    text = _YEAR_THEN_BIRTHDAY.sub(r"\1年\2月\3日生まれ", text)  # "1985年生まれ、誕生日は2月14日"
+    text = _WESTERN_AGAIN.sub(r"\1", text)  # "令和2年(2020年)10月15日": 令和2年10月15日
     norm = normal(text)
     not_same = bool(NOT_SAME.search(norm))
     question = is_question(text) or text.rstrip().endswith(("?", "?"))
@@ -272,9 +274,15 @@ def _with_parts_of(parsed: Found, replaced: ParsedDate | PartialDate) -> Found:
         return parsed  # 2月29日 of a common year: asked for as typed
 
 
+# "失効したため、…新しく発行してもらいました": issued anew after the old ones lapsed, not renewed early
+_LAPSED = re.compile(r"失効(?:した|して|後|の後)|(?:期限|きげん)(?:が)?切れ(?:た|て)(?:から|後|ので|ため)")
+
+
 def _in_window(norm: str) -> bool | None:
     """Whether a renewal said to be some time before the old expiry was inside its 3-month window;
     None when not said, or when it could be either (3か月前: the window opens the day after)."""
+    if _LAPSED.search(norm):
+        return False
     said = BEFORE_EXPIRY.search(norm)
     if said is None or not RENEWED.search(norm):
         return None
@@ -318,9 +326,11 @@ _ERA_PAIR = re.compile(rf"({_ERA_NAME}){_NOT}({_ERA_NAME})(?!\s*(?:[0-9]|元|が
 
 # People a citizen asks for. Whose a date is: the person named just before it ("私は…", "母(…");
 # whose dates are asked about: "母の証明書の期限", "妻の分" (not "私と夫の": two people).
-_PERSON = r"母|父|妻|夫|主人|私|わたし|自分|娘|息子|姉|兄|妹|弟|祖母|祖父|子ども|子供|こども"
+_PERSON = (r"祖母|祖父|母親|父親|義母|義父|母|父|妻|夫|主人|私|わたし|自分|長男|長女|次男|次女|三男|三女|娘|息子|孫"
+           r"|姉|兄|妹|弟|子ども|子供|こども")
 _OWNER = re.compile(rf"({_PERSON})(?:は|が|の|も|\(|\s)")
-_WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:分|ぶん|電子証明書|証明書|カード|有効期限|期限|更新)")
+_WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:(?:(?:電子)?証明書の|カードの|分の?)?(?:有効)?期限"
+                    r"|(?:分|ぶん)(?:から|を|だけ))")  # not "妻の分は後で聞きます"
 
 
 def _owners(text: str, found: list[tuple[int, int, Found]]) -> list[str | None]:
@@ -340,6 +350,9 @@ def _whose(norm: str) -> str | None:
     return people.pop() if len(people) == 1 else None
 
 
+_YEAR_THEN_BIRTHDAY = re.compile(r"((?:19|20)[0-9]{2}|(?:昭和|平成|令和)[0-9]{1,2})\s*年\s*(?:生まれ|うまれ|産まれ)\s*[、,，]?\s*"
+                                 r"(?:で|の)?\s*(?:誕生日|たんじょうび)\s*(?:は|が)?\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日")
+_WESTERN_AGAIN = re.compile(r"((?:昭和|平成|令和)\s*[0-9]{1,2}\s*年)\s*[((]\s*(?:19|20)[0-9]{2}\s*年?\s*[))]")
 _ERA_YEAR_AGAIN = re.compile(
     rf"({_ERA_NAME})\s*([0-9０-９]{{1,2}})\s*年\s*[、,，]?\s*(?:いや|いえ|じゃなくて|ではなく|でなく)\s*[、,，]?\s*([0-9０-９]{{1,2}})\s*年")
 
