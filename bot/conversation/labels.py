@@ -13,17 +13,18 @@ from bot.text import nfkc_folded as normal
 
 # The words around a date that say which slot it fills. One alternation, tried left
 # to right, so a longer phrase ("在留期間の満了日", "前の証明書の期限") wins over the
-# generic word inside it ("満了", "期限").
+# generic word inside it ("満了", "期限"). Label words are also read in kana: typed in
+# half-width katakana (ｾｲﾈﾝｶﾞｯﾋﾟ, ｶｰﾄﾞ ｺｳﾌﾋﾞ) they reach here as katakana.
 _LABELS = re.compile("|".join((
     r"(?P<residence_expires_on>在留(?:期間|期限|カード)?の?(?:満了日?|有効期限|期限|有効期間)?|ざいりゅう|ビザ|滞在(?:期間|期限)?)",
     r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の|今までの|これまでの)(?:電子)?(?:証明書の?)?"
     r"(?:有効)?(?:期限|満了日?|有効期間))",
-    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生)",
+    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生|セイネンガッピ|タンジョウビ?|ウマレ)",
     r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
-    r"(?P<card_issued_on>カードの?(?:交付|発行|受け?取り?|取得|作成)日?|カード(?:は|:)\s*$)",
-    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|切れ|まで)",
-    r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう)",
+    r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード(?:は|:)\s*$)",
+    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|キゲン|切れ|まで)",
+    r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい|シンセイ|モウシコ)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト)",
 )))
 _CARD = re.compile(r"カード|かーど")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
