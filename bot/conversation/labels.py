@@ -21,7 +21,7 @@ _LABELS = re.compile("|".join((
     r"(?:有効)?(?:期限|満了日?|有効期間))",
     r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生|セイネンガッピ|タンジョウビ?|ウマレ)",
     r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
-    r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード(?:は|:)\s*$)",
+    r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード\s*(?:は|:)?\s*$)",
     r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|キゲン|切れ|まで)",
     r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい|シンセイ|モウシコ)",
     r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト)",
@@ -91,13 +91,21 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
                                and _only_label_at_end(after))
         around = before + after
         b, a = classify(before, False, around), classify(after.lstrip(), True, around)
-        if b and _ENDS_AS_LABEL.search(before) and not (b[0] == "expires_on" and a and a[0] == "birth_date"):
-            labels.append(b)  # but "期限 S58.4.1生 …": 期限 is what is asked; no expiry is a birth date
+        # A label before the date wins, but "期限 S58.4.1生": 期限 is what is asked (no expiry is a birth
+        # date); and "カードは" alone before it is the topic, which the date's own words decide
+        # ("マイナンバーカードは2022年3月20日に申請して": the application day).
+        weak = b is not None and a is not None and (b[0] == "expires_on" and a[0] == "birth_date"
+                                                    or _CARD_TOPIC.search(before) is not None)
+        if b and _ENDS_AS_LABEL.search(before) and not weak:
+            labels.append(b)
         elif a and not after_is_next_label:
             labels.append(a)
         else:
             labels.append(b)
     return labels
+
+
+_CARD_TOPIC = re.compile(r"カード\s*(?:は|:)?\s*$")
 
 
 def _only_label_at_end(between: str) -> bool:

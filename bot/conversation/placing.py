@@ -12,6 +12,7 @@ day is kept as a month (the rules decide whether the day matters).
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date
 
 from bot.conversation.choices import place_choices
@@ -71,9 +72,19 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
         out.errors.append((None, kb.message("which_date_part")))
         dates = [d for d in dates if not (isinstance(d.found, ParsedDate)
                                           and reading.unclear in (d.found.value.month, d.found.value.day))]
+    births = {d.owner for d in dates if d.label == "birth_date"}
+    person = reading.whose or (births.pop() if len(births) == 1 else None)
+    if person is not None:  # "夫のカードは…。私は…生まれ": the husband's day is not the writer's
+        dates = [d for d in dates if d.owner in (None, person)]
     for slot in form.date_slots:
         same_slot = {d: shown(d.found) for d in dates
                      if _target(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
+        if slot == "issued_on" and "card_issued_on" in form.date_slots:
+            with_card = [d for d in same_slot if d.card_too]
+            if len(with_card) == 1 and any(d.renewed for d in same_slot):
+                # "カードと証明書は2022年1月10日に…、証明書を2026年5月1日に更新": the first is the card's day
+                dates = [replace(d, label="card_issued_on", card_too=False) if d is with_card[0] else d for d in dates]
+                del same_slot[with_card[0]]
         theirs = [d for d in same_slot if reading.whose is not None and d.owner == reading.whose]
         if len(set(same_slot.values())) > 1 and len(theirs) == 1:
             # "母(昭和20年…生まれ)…私は昭和50年…生まれ…母の証明書の期限は?": the mother's dates
@@ -214,8 +225,10 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
 
 def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tuple[FoundDate, str]], today: date,
                       kb: Knowledge, correcting: bool) -> None:
+    refused = {slot for slot, _ in out.errors}  # "生年月日1985年13月5日、カード2020年5月5日": not the birth date
     open_slots = [s.name for s in form.open_slots({**state.slots, **out.values}, {**state.facts, **out.facts},
-                                                   first=state.asked) if s.is_date and s.name not in out.values]
+                                                   first=state.asked)
+                  if s.is_date and s.name not in out.values and s.name not in refused]
     said = [name for name in form.date_slots if name in known(state, out) and name not in out.values]
     # Words of correction point at what was said before; without them a date answers what is
     # asked, or another open question: an earlier answer is never changed without being asked to.

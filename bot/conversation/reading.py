@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, classify, label_of, label_spans
+from bot.conversation.people import asked_for, owners_of
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
 from bot.rules.eras import ERA_BY_SPELLING, number
 from bot.text import nfkc_folded
@@ -25,7 +26,7 @@ _CARD_TOO = re.compile(
     r"|(?:カード|かーど)を(?:作|つく|受け?取|うけと|もら)[^、。]{0,6}(?:とき|時|際|日)"
     # "電子証明書もその日です", "その際に電子証明書も発行していただきました", "証明書も入れてもらいました":
     # the certificates too, with no day of their own
-    rf"|(?:証明書|しょうめいしょ)[とも][^。、0-9年月日]{{0,10}}?(?:{SAME.pattern}|その(?:時|とき|日|ひ|際)"
+    rf"|(?:証明書|しょうめいしょ)[とも][^。、0-9年月]{{0,10}}?(?:{SAME.pattern}|その(?:時|とき|日|ひ|際)"
     r"|発行|交付|入れ|いれ|作|つく|もら|して)"
 )
 # "カードは別の日でした。2017年3月3日です": the one date given is the card's.
@@ -68,7 +69,7 @@ _WRONG = re.compile(rf"^\s*(?:は|が)\s*{_MISTAKE}[^。]{{0,12}}$")
 _MISTAKE_FOR = re.compile(rf"^\s*(?:の|に)\s*{_MISTAKE}")
 # Between two dates of one slot, words that take the first back ("いや、発行日は", "訂正します、")
 _INSTEAD = re.compile(r"(?:^|[、。,.…\s])(?:いや|いえ|やっぱり|やはり)|訂正|間違|まちが|じゃなく|ではなく"
-                      r"|と思ったら|と思っていたら|かと思ったら")
+                      r"|と思ったら|と思っていたら|かと思ったら|すみません|すいません|ごめん|失礼")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -146,7 +147,9 @@ def is_question(text: str) -> bool:
 def read(text: str, today: date) -> Reading:
     text = _ERA_YEAR_AGAIN.sub(r"\1\3年", text)  # "昭和61年、いや62年の4月2日": 昭和62年4月2日
     text = _YEAR_THEN_BIRTHDAY.sub(r"\1年\2月\3日生まれ", text)  # "1985年生まれ、誕生日は2月14日"
+    text = _BIRTHDAY_THEN_YEAR.sub(r"\4年\1月\2日\3", text)  # "2月29日生まれです(2000年)"
     text = _WESTERN_AGAIN.sub(r"\1", text)  # "令和2年(2020年)10月15日": 令和2年10月15日
+    text = _YEARS_AGO_TODAY.sub(lambda m: _years_ago(today, int(m.group(1))), text)  # "5年前の今日"
     norm = normal(text)
     not_same = bool(NOT_SAME.search(norm))
     question = is_question(text) or text.rstrip().endswith(("?", "?"))
@@ -161,7 +164,7 @@ def read(text: str, today: date) -> Reading:
     for i in range(len(found) - 1):
         if restating[i]:  # "1990年5月10日(平成2年5月10日)": one date, said twice
             labels[i] = labels[i + 1] = labels[i] or labels[i + 1]
-    owners = _owners(text, found)
+    owners = owners_of(text, [start for start, _, _ in found], [end for _, end, _ in found])
     items: list[FoundDate] = []
     replaced: ParsedDate | PartialDate | None = None
     for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
@@ -177,6 +180,8 @@ def read(text: str, today: date) -> Reading:
             continue
         said = text[start:end]
         replaces, replaced = replaced, None
+        if i + 1 < len(found) and not isinstance(parsed, DateParseError):
+            parsed = _mended(parsed, between[i])  # "1984年2月10日、いや1985年でした。カードは…"
         if replaces is not None:
             parsed = _with_parts_of(parsed, replaces)  # "2022年5月5日じゃなくて5月15日": in 2022
         if label is None and len(found) == 1 and _CARD_OTHER_DAY.search(norm):
@@ -250,8 +255,27 @@ def read(text: str, today: date) -> Reading:
         month=month,
         was=None if pair is None else (pair[0], pair[1]),
         eras=_era_pair(norm) if not found else None,
-        whose=_whose(norm),
+        whose=asked_for(norm),
     )
+
+
+def _mended(parsed: ParsedDate | PartialDate, after: str) -> ParsedDate | PartialDate:
+    """A date with the year, month or day that the words after it, in words of correction, put
+    in its place ("1984年2月10日、いや1985年でした"); as it was when they say none, or one that cannot be."""
+    if not isinstance(parsed, ParsedDate) or not (_INSTEAD.search(after) or _CORRECTION.search(after)):
+        return parsed
+    value = parsed.value
+    year, months, days = year_in(after), list(_MONTH_ONLY.finditer(after)), list(_DAY_ONLY.finditer(after))
+    try:
+        if year is not None:
+            return ParsedDate(value.replace(year=year))
+        if months:
+            return ParsedDate(value.replace(month=number(months[-1].group(1))))
+        if days:
+            return ParsedDate(value.replace(day=number(days[-1].group(1))))
+    except ValueError:
+        pass
+    return parsed
 
 
 def _without_restatements(dates: tuple[FoundDate, ...]) -> tuple[FoundDate, ...]:
@@ -324,35 +348,23 @@ _ERA_NAME = "|".join(sorted((k for k in ERA_BY_SPELLING if len(k) > 1), key=len,
 _ERA_PAIR = re.compile(rf"({_ERA_NAME}){_NOT}({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
 
 
-# People a citizen asks for. Whose a date is: the person named just before it ("私は…", "母(…");
-# whose dates are asked about: "母の証明書の期限", "妻の分" (not "私と夫の": two people).
-_PERSON = (r"祖母|祖父|母親|父親|義母|義父|母|父|妻|夫|主人|私|わたし|自分|長男|長女|次男|次女|三男|三女|娘|息子|孫"
-           r"|姉|兄|妹|弟|子ども|子供|こども")
-_OWNER = re.compile(rf"({_PERSON})(?:は|が|の|も|\(|\s)")
-_WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:(?:(?:電子)?証明書の|カードの|分の?)?(?:有効)?期限"
-                    r"|(?:分|ぶん)(?:から|を|だけ))")  # not "妻の分は後で聞きます"
+# "1985年生まれ、誕生日は2月14日", "昭和30年生まれやねん、3月3日な": one birth date
+_YEAR_THEN_BIRTHDAY = re.compile(r"((?:19|20)[0-9]{2}|(?:昭和|平成|令和)[0-9]{1,2})\s*年\s*(?:生まれ|うまれ|産まれ)[^0-9、。]{0,6}"
+                                 r"[、,，]\s*(?:で|の)?\s*(?:(?:誕生日|たんじょうび)\s*(?:は|が)?)?\s*"
+                                 r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日")
+# "2月29日生まれです(2000年)": the year in brackets after
+_BIRTHDAY_THEN_YEAR = re.compile(r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日\s*((?:生まれ|うまれ)(?:です)?)?\s*[(\uff08]\s*"
+                                 r"((?:19|20)[0-9]{2})\s*年?\s*(?:生まれ)?\s*[)\uff09]")
+_WESTERN_AGAIN = re.compile(r"((?:昭和|平成|令和)\s*[0-9]{1,2}\s*年)\s*[(\uff08]\s*(?:19|20)[0-9]{2}\s*年?\s*[)\uff09]")
+_YEARS_AGO_TODAY = re.compile(r"([0-9]{1,2})\s*年前の(?:今日|きょう|本日|同じ日)")
 
 
-def _owners(text: str, found: list[tuple[int, int, Found]]) -> list[str | None]:
-    """Whose each date is: the person named last before it in its sentence, else the one the
-    date before it in the same sentence had ("夫の生年月日は X、発行日は Y": both the husband's)."""
-    owners: list[str | None] = []
-    for i, (start, _, _) in enumerate(found):
-        before = normal(text[found[i - 1][1] if i else 0:start])
-        sentences = re.split(r"[。!?\n]", before)
-        named = _OWNER.findall(sentences[-1])
-        owners.append(named[-1] if named else owners[-1] if i and len(sentences) == 1 else None)
-    return owners
+def _years_ago(today: date, years: int) -> str:
+    """"5年前の今日" as a date (28 February for a 29 February that year lacks)."""
+    day = min(today.day, 28) if today.month == 2 and today.day == 29 else today.day
+    return f"{today.year - years}年{today.month}月{day}日"
 
 
-def _whose(norm: str) -> str | None:
-    people = {p for found in _WHOSE.finditer(norm) for p in re.findall(_PERSON, found.group(1))}
-    return people.pop() if len(people) == 1 else None
-
-
-_YEAR_THEN_BIRTHDAY = re.compile(r"((?:19|20)[0-9]{2}|(?:昭和|平成|令和)[0-9]{1,2})\s*年\s*(?:生まれ|うまれ|産まれ)\s*[、,，]?\s*"
-                                 r"(?:で|の)?\s*(?:誕生日|たんじょうび)\s*(?:は|が)?\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日")
-_WESTERN_AGAIN = re.compile(r"((?:昭和|平成|令和)\s*[0-9]{1,2}\s*年)\s*[((]\s*(?:19|20)[0-9]{2}\s*年?\s*[))]")
 _ERA_YEAR_AGAIN = re.compile(
     rf"({_ERA_NAME})\s*([0-9０-９]{{1,2}})\s*年\s*[、,，]?\s*(?:いや|いえ|じゃなくて|ではなく|でなく)\s*[、,，]?\s*([0-9０-９]{{1,2}})\s*年")
 

@@ -1,0 +1,42 @@
+"""Whose dates a message gives and whose it asks about: "母(昭和20年…生まれ)…私は…。母の証明書の期限は?".
+
+A date is the person's named last before it in its sentence; the person asked about is named
+with what is asked ("Xの期限", "Xの分から"). Part of reading a message (bot.conversation.reading).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.text import nfkc_folded as normal
+
+# People a citizen asks for. Whose a date is: the person named just before it ("私は…", "母(…");
+# whose dates are asked about: "母の証明書の期限", "妻の分" (not "私と夫の": two people).
+_PERSON = (r"祖母|祖父|母親|父親|義母|義父|母|父|妻|夫|主人|私|わたし|自分|長男|長女|次男|次女|三男|三女|娘|息子|孫"
+           r"|姉|兄|妹|弟|子ども|子供|こども")
+_OWNER = re.compile(rf"({_PERSON})(?:は|が|の|も|\(|\s|(?=[0-9]|昭和|平成|令和|$))")  # "長女2010年9月9日"
+_WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:(?:(?:電子)?証明書の|カードの|分の?)?(?:有効)?期限"
+                    r"|(?:分|ぶん)(?:から|を|だけ)|(?:電子)?証明書(?:は|って)(?:いつ|何))")  # not "妻の分は後で聞きます"
+
+
+def owners_of(text: str, starts: list[int], ends: list[int]) -> list[str | None]:
+    """Whose each date is: the person named last before it in its sentence, else the one the
+    date before it in the same sentence had ("夫の生年月日は X、発行日は Y": both the husband's)."""
+    owners: list[str | None] = []
+    for i, start in enumerate(starts):
+        before = normal(text[ends[i - 1] if i else 0:start])
+        sentences = re.split(r"[。!?\n]", before)
+        named = list(_OWNER.finditer(sentences[-1]))
+        if named:
+            last = named[-1]
+            # "私(…)と妻(…)は2023年6月1日に一緒に…": two people's day, no one person's
+            owners.append(None if sentences[-1][:last.start()].endswith(("と", "や")) else last.group(1))
+        else:
+            owners.append(owners[-1] if i and len(sentences) == 1 else None)
+    return owners
+
+
+def asked_for(norm: str) -> str | None:
+    """The one person whose dates a message asks about, if it names one."""
+    people = {p for found in _WHOSE.finditer(norm) for p in re.findall(_PERSON, found.group(1))}
+    return people.pop() if len(people) == 1 else None
