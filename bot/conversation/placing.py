@@ -59,8 +59,9 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
     return out
 
 
-def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
-                 correcting: bool) -> None:
+def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge) -> list[FoundDate]:
+    """The message's dates less those that are not this person's answer: relative words with
+    nothing said of them, another person's, and two for one slot (asked about, not guessed)."""
     # "先月、同僚から聞き…": a relative word with nothing saying what happened then is no date,
     # unless it answers the question just asked ("昨日です")
     dates = [d for d in reading.dates if not d.relative and not (d.vague and d.label is None and state.asked is None)]
@@ -101,6 +102,12 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
             dates = [d for d in dates if d not in same_slot]
             if slot in state.slots:
                 out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
+    return dates
+
+
+def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
+                 correcting: bool) -> None:
+    dates = _dates_to_place(form, state, reading, out, kb)
     unlabelled: list[tuple[FoundDate, str]] = []
     renewal = any(d.renewed for d in dates)
     for found in dates:
