@@ -98,7 +98,7 @@ def fresh(t: TurnContext, state: State) -> Step:
         return Step(general.state, general.messages + offer, form.intent, general.confidence)
     # What the person said earlier in this conversation is not asked again; the reply says it was reused.
     reused = {k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
-    facts = {k: v for k, v in state.known.items() if k in filling.KEPT_FACTS} if reused else {}
+    facts = {k: v for k, v in state.known.items() if k in filling.KEPT_FACTS}  # "外国人です" said before
     state = state.form_done().but(form=form.intent, slots=reused, facts=facts)
     step = filling.advance(t, form, state, found)
     if reused:

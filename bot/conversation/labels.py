@@ -94,6 +94,8 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
         # A label before the date wins, but "期限 S58.4.1生": 期限 is what is asked (no expiry is a birth
         # date); and "カードは" alone before it is the topic, which the date's own words decide
         # ("マイナンバーカードは2022年3月20日に申請して": the application day).
+        if not i and len(spans) > 1 and b is not None and _ASKED_FIRST.fullmatch(before):
+            b = None  # "期限 S55.7.7 R5.2.1": the question, then the dates
         weak = b is not None and a is not None and (b[0] == "expires_on" and a[0] == "birth_date"
                                                     or _CARD_TOPIC.search(before) is not None)
         if b and _ENDS_AS_LABEL.search(before) and not weak:
@@ -106,6 +108,7 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
 
 
 _CARD_TOPIC = re.compile(r"カード\s*(?:は|:)?\s*$")
+_ASKED_FIRST = re.compile(r"\s*(?:有効)?(?:期限|きげん)(?:は|って|いつ)?\s*[??]?\s*")
 
 
 def _only_label_at_end(between: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.conversation.forms import Form
 from bot.conversation.state import Partial, Pending, State
 
 
@@ -25,6 +26,7 @@ class Placement:
     pending: Pending | None = None
     dropped: set[str] = field(default_factory=set)  # slots and facts taken back ("外国籍ではありません")
     answers_asked: bool = False  # a fact that answers the very question asked ("覚えてない" to the card's day)
+    apart: bool = False  # the message says a day is of its own ("別で発行"): the card's and the certificates' part
 
     @property
     def found(self) -> bool:
@@ -38,7 +40,7 @@ def known(state: State, out: Placement, without: str | None = None) -> dict[str,
     dates.pop(without or "", None)
     if state.facts.get("card_same") or out.facts.get("card_same"):
         dates.pop("card_issued_on", None)  # the certificates' own day, not a value of its own
-    if without in _PARTNER and _together(state):
+    if without in _PARTNER and _together(state) and not out.apart:
         dates.pop(_PARTNER[without], None)  # moved with it (settle)
     return dates
 
@@ -59,9 +61,20 @@ def settle(state: State, out: Placement, slot: str, value: str) -> None:
     """A date into its slot, and into its partner's when the two were one day."""
     out.values[slot] = value
     partner = _PARTNER.get(slot)
-    if partner is not None and partner not in out.values and _together(state):
+    if partner is not None and partner not in out.values and _together(state) and not out.apart:
         out.values[partner] = value
 
 
 _DATE_NAMES = frozenset({"birth_date", "issued_on", "card_issued_on", "card_applied_on", "previous_expires_on",
                          "residence_expires_on", "expires_on"})
+
+
+def target_of(form: Form, state: State, label: str | None) -> str | None:
+    """The slot of the form a labelled date fills; None for an unlabelled date."""
+    if label is None:
+        return None
+    if label in form.date_slots:
+        return label
+    if label == "expires_on" and state.asked in ("previous_expires_on", "residence_expires_on"):
+        return state.asked
+    return "other:" + label

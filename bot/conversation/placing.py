@@ -17,7 +17,6 @@ from datetime import date
 
 from bot.conversation.choices import place_choices
 from bot.conversation.dateparts import (
-    exists,
     iso,
     just_passed,
     month_of,
@@ -25,11 +24,10 @@ from bot.conversation.dateparts import (
     part_of,
     shown,
     value_of,
-    with_era,
-    with_part,
 )
 from bot.conversation.forms import Form
-from bot.conversation.placement import Placement, known, settle
+from bot.conversation.parts import amend_part, lone_parts
+from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
 from bot.conversation.state import Partial, Pending, State
@@ -41,7 +39,7 @@ __all__ = ["MESSAGE_FIELDS", "Placement", "place"]
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
-    "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",),
+    "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
 }
 
 
@@ -52,7 +50,7 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
     `correcting`: whether an unlabelled date may replace a value already given; by default,
     when the message has words of correction. After a result it always may (nothing is asked).
     """
-    out = Placement()
+    out = Placement(apart=reading.apart)
     if form.date_slots:
         _place_dates(form, state, reading, out, today, kb, reading.correction if correcting is None else correcting)
     place_choices(form, state, reading, normal(text), out, kb)
@@ -73,13 +71,16 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
         out.errors.append((None, kb.message("which_date_part")))
         dates = [d for d in dates if not (isinstance(d.found, ParsedDate)
                                           and reading.unclear in (d.found.value.month, d.found.value.day))]
+    for unsure in [d for d in dates if d.unsure]:  # "1990年4月1日か11日だったと思います": not computed on a guess
+        out.errors.append((target_of(form, state, unsure.label), kb.message("unsure_date", value=shown(unsure.found))))
+        dates.remove(unsure)
     births = {d.owner for d in dates if d.label == "birth_date"}
     person = reading.whose or (births.pop() if len(births) == 1 else None)
     if person is not None:  # "夫のカードは…。私は…生まれ": the husband's day is not the writer's
         dates = [d for d in dates if d.owner in (None, person)]
     for slot in form.date_slots:
         same_slot = {d: shown(d.found) for d in dates
-                     if _target(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
+                     if target_of(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}
         if slot == "issued_on" and "card_issued_on" in form.date_slots:
             with_card = [d for d in same_slot if d.card_too]
             if len(with_card) == 1 and any(d.renewed for d in same_slot):
@@ -111,7 +112,7 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
     unlabelled: list[tuple[FoundDate, str]] = []
     renewal = any(d.renewed for d in dates)
     for found in dates:
-        target = _target(form, state, found.label)
+        target = target_of(form, state, found.label)
         if target == "other:expires_on" and renewal and "previous_expires_on" in form.date_slots:
             target = "previous_expires_on"  # "期限が2026年9月15日だったので、8月1日に更新しました"
         if target is None and found.replaces is not None:
@@ -148,20 +149,9 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
     if unlabelled:
         _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
     if not dates:
-        _lone_parts(form, state, reading, out, kb, today)
+        lone_parts(form, state, reading, out, kb, today)
     elif reading.parts_after_dates:
-        _amend_part(form, state, reading, out, kb, today)  # "…令和3年6月1日。すみません、令和4年でした"
-
-
-def _target(form: Form, state: State, label: str | None) -> str | None:
-    """The slot of the form a labelled date fills; None for an unlabelled date."""
-    if label is None:
-        return None
-    if label in form.date_slots:
-        return label
-    if label == "expires_on" and state.asked in ("previous_expires_on", "residence_expires_on"):
-        return state.asked
-    return "other:" + label
+        amend_part(form, state, reading, out, kb, today)  # "…令和3年6月1日。すみません、令和4年でした"
 
 
 def _replaced_slots(form: Form, state: State, out: Placement, replaced: ParsedDate | PartialDate) -> list[str]:
@@ -299,100 +289,3 @@ def _rival(chosen: str, prefs: list[str], value: str, state: State, out: Placeme
         return None
     return next((s for s in prefs if (s in state.slots or s == asked) and s != chosen
                  and _fits((s,), [value], state, out, today)), None)
-
-
-def _lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
-    """A day, a month or a year alone: the missing part of a date, or a correction of part of one
-    ("誕生日は11日でした", "生まれ月は6月です", "間違えました、2011年でした")."""
-    partial = state.partial
-    if partial is not None and partial.year is None and reading.year is not None:
-        _complete(out, partial.slot, reading.year, partial.month, partial.day, kb, form)
-        return
-    if reading.day is None:
-        if reading.year is not None or reading.month is not None or reading.eras is not None:
-            _amend_part(form, state, reading, out, kb, today)
-        return
-    slot = _target(form, state, reading.part_label) if reading.part_label else None
-    if slot is not None and slot.startswith("other:"):
-        return
-    if partial is not None and partial.year is not None and slot in (None, partial.slot):
-        _complete(out, partial.slot, partial.year, partial.month, reading.day, kb, form)
-        return
-    asked = state.asked
-    months = [name for name, value in state.slots.items() if len(value) == 7]
-    if slot is None and reading.was is None and (asked in months or len(months) == 1):
-        name = asked if asked in months else months[0]
-        value = state.slots[name]  # the day of a month the bot asked about, or of the one month it holds
-        _complete(out, name, int(value[:4]), int(value[5:]), reading.day, kb, form)
-        return
-    _amend_part(form, state, reading, out, kb, today)
-
-
-def _amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
-    """A year, a month or a day alone, in place of that part of a date said before. Which date: the
-    one the words name, or whose part is the X of "X じゃなくて Y", else the only one it can be; when
-    more could be, the bot asks for the whole date."""
-    named = _target(form, state, reading.part_label) if reading.part_label else None
-    if named is not None and named.startswith("other:"):
-        return
-    if named is None and not (reading.correction or reading.amending or reading.was):
-        return  # "2021年です" answering a question is the year of a date to come, not a correction
-    part, new = _new_part(reading) if reading.eras is None else ("era", 0)
-    said = {k: v for k, v in known(state, out).items() if k in form.date_slots}
-    candidates = [named] if named is not None else list(said)
-    if reading.was is not None:
-        candidates = [s for s in candidates if s in said and part_of(said[s], reading.was[0]) == reading.was[1]]
-    options: dict[str, str] = {}
-    refusal: tuple[str, str] | None = None
-    for slot in candidates:
-        old = said.get(slot)
-        if old is None or (part == "day" and len(old) == 7 and named is None):
-            continue
-        if reading.eras is not None:
-            value = with_era(old, *reading.eras) or ""  # only a date said in era X can be meant
-            if not value:
-                continue
-        else:
-            value = with_part(old, part, new)
-        if not exists(value):
-            refusal = (slot, kb.message("no_such_day", month=int(value[5:7]), day=int(value[8:])))
-            continue
-        why = why_not(slot, value, known(state, out, without=slot), today)
-        if why is not None:
-            refusal = refusal or (slot, why)
-        elif value != old:
-            options[slot] = value
-    if len(options) == 1:
-        [(slot, value)] = options.items()
-        settle(state, out, slot, value)
-        out.labelled.add(slot)
-    elif options or (refusal is None and named is None and said):
-        out.errors.append((None, kb.message("which_date_part")))
-    elif refusal is not None:
-        out.errors.append(refusal)
-
-
-def _new_part(reading: Reading) -> tuple[str, int]:
-    """Which part a lone year, month or day replaces, and with what."""
-    if reading.was is not None:
-        part = reading.was[0]
-        value = {"year": reading.year, "month": reading.month, "day": reading.day}[part]
-        assert value is not None
-        return part, value
-    if reading.year is not None:
-        return "year", reading.year
-    if reading.month is not None:
-        return "month", reading.month
-    assert reading.day is not None
-    return "day", reading.day
-
-
-def _complete(out: Placement, slot: str, year: int, month: int, day: int | None, kb: Knowledge, form: Form) -> None:
-    if day is None:
-        out.values[slot] = f"{year:04d}-{month:02d}"
-        return
-    try:
-        out.values[slot] = date(year, month, day).isoformat()
-    except ValueError:
-        out.errors.append((slot, kb.message("no_such_day", month=month, day=day)))
-

@@ -23,7 +23,7 @@ from bot.conversation import answering, choices, context, filling, placing
 from bot.conversation.answering import answer, fresh
 from bot.conversation.context import Context
 from bot.conversation.forms import FORMS, Form
-from bot.conversation.reading import adult_ward_said, is_question, normal
+from bot.conversation.reading import adult_ward_said, foreign_said, is_question, normal
 from bot.conversation.state import State
 from bot.conversation.turn import Config, Step, TurnContext, UserTurn
 from bot.knowledge.base import Knowledge
@@ -69,12 +69,18 @@ def step(state: State, turn: UserTurn, today: date, kb: Knowledge, ctx: Context,
     if named is not None and named.id != state.municipality:
         state = state.but(municipality=named.id)
         lead = (Message(kb.message("municipality_set", name=named.name)),)
+    if _RESTART.search(normal(turn.text)) and cancel_rest(turn.text, turn.match) is not None:
+        # 「最初から」 is how the bot tells people to start on someone else's dates (message "reused"):
+        # the dates and the result remembered go too, before what this message says is taken.
+        state = state.but(known={}, last=None)
     ward = adult_ward_said(turn.text)
     if ward is not None and ward != state.known.get("adult_ward"):
         # Said once, in any turn ("成年被後見人の証明書の期限は?" before the dates): every expiry
         # computed in this conversation leaves out the signature certificate, and says why;
         # "被保佐人でした" takes it back.
         state = state.but(known={**state.known, "adult_ward": ward})
+    if foreign_said(turn.text) and not state.known.get("foreign"):
+        state = state.but(known={**state.known, "foreign": True})  # "外国人です" before the dates: asked for the stay
     reason = choices.fee_reason(normal(turn.text), kb)
     if reason is not None and reason != state.known.get("fee_reason"):
         # What a message says of the situation, in any turn, for a later "いくら?": "盗まれた" makes
@@ -124,10 +130,6 @@ def _run(t: TurnContext, state: State) -> Step:
 def _cancel(t: TurnContext, state: State, rest: str) -> Step:
     was = state.form
     state = state.form_done()
-    if _RESTART.search(normal(t.text)):
-        # 「最初から」 is how the bot tells people to start on someone else's dates (message "reused"):
-        # the dates and the result remembered from this conversation go too.
-        state = state.but(known={}, last=None)
     if rest and t.match.intent not in (None, "cancel"):
         # "最初から。生年月日は…" or "やめて、手数料は?": end the form, then take the rest as new.
         after = fresh(t, state)

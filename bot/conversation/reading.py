@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot.conversation.dateparts import with_era
 from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, classify, label_of, label_spans
 from bot.conversation.people import asked_for, owners_of
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
-from bot.rules.eras import ERA_BY_SPELLING, number
+from bot.rules.eras import ERA_BY_SPELLING, era_of, number
 from bot.text import nfkc_folded
 
 normal = nfkc_folded  # the form every pattern here is written against
@@ -42,7 +43,7 @@ _DONT_KNOW = re.compile(
 )
 # The holder is an adult ward (成年被後見人), who gets no signature certificate: said of the holder,
 # or of the guardian acting for one. Not 被保佐人 or 被補助人, nor 任意後見, whose holders do get one.
-_ADULT_WARD = re.compile(r"(?<!任意)(?:成年被後見人|被後見人|成年後見人)|せいねんひこうけんにん|せいねんこうけんにん")
+_ADULT_WARD = re.compile(r"(?<!任意)(?:成年被後見人|被後見人|成年後見人|成年後見を受け)|せいねんひこうけんにん|せいねんこうけんにん")
 # Said not to be one: denied, or under 保佐 or 補助, whose holders do get a signature certificate.
 _NOT_ADULT_WARD = re.compile(r"(?:成年被後見人|被後見人|後見)(?:では|じゃ)(?:なく|ない|ありません)|被保佐人|被補助人|保佐人|補助人")
 # No longer, or never, a foreign resident with a period of stay.
@@ -69,7 +70,7 @@ _WRONG = re.compile(rf"^\s*(?:は|が)\s*{_MISTAKE}[^。]{{0,12}}$")
 _MISTAKE_FOR = re.compile(rf"^\s*(?:の|に)\s*{_MISTAKE}")
 # Between two dates of one slot, words that take the first back ("いや、発行日は", "訂正します、")
 _INSTEAD = re.compile(r"(?:^|[、。,.…\s])(?:いや|いえ|やっぱり|やはり)|訂正|間違|まちが|じゃなく|ではなく"
-                      r"|と思ったら|と思っていたら|かと思ったら|すみません|すいません|ごめん|失礼")
+                      r"|と思ったら|と思っていたら|かと思ったら|すみません|すいません|ごめん|失礼|ちが[うっ]|(?<!間)違[うっ]")
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -102,6 +103,7 @@ class FoundDate:
     relative: bool = False  # 今日 in a question ("今日の天気は?"), 先月 as a birth date: no date answer
     restated: bool = False  # in brackets after another date, as the same date in another form
     vague: bool = False  # said by a relative word (先月, 昨日): without a label, only an answer to a question
+    unsure: bool = False  # "1990年4月1日か11日": one of two days, the citizen is not sure which
     owner: str | None = None  # whose date: "母(昭和20年…生まれ)", "私は1975年…" (a word of _PERSON)
 
 
@@ -130,6 +132,7 @@ class Reading:
     parts_after_dates: bool = False  # day, month, year: read after the dates, correcting one of them
     unclear: int | None = None  # X of "2じゃなくて3": a number corrected, of no date the bot can tell
     to_fix: str | None = None  # the slot of "生年月日を直したい", said without the right value
+    apart: bool = False  # "証明書は…に別で発行": a day of its own, not the card's too
 
 
 def adult_ward_said(text: str) -> bool | None:
@@ -138,6 +141,12 @@ def adult_ward_said(text: str) -> bool | None:
     if _NOT_ADULT_WARD.search(norm):
         return False
     return True if _ADULT_WARD.search(norm) else None
+
+
+def foreign_said(text: str) -> bool:
+    """Whether a message says the holder is a foreign resident ("外国人です"), in any turn."""
+    norm = normal(text)
+    return bool(_FOREIGN.search(norm)) and not _NOT_FOREIGN.search(norm)
 
 
 def is_question(text: str) -> bool:
@@ -193,6 +202,7 @@ def read(text: str, today: date) -> Reading:
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
             restated=bool(i and restating[i - 1]),
             vague=bool(_RELATIVE_DAY.search(said) or _RELATIVE_MONTH.search(said)),
+            unsure=bool(_OR_DAY.match(normal(text[end:]))),
             owner=owners[i],
         ))
     dates = _without_restatements(tuple(items))
@@ -200,7 +210,7 @@ def read(text: str, today: date) -> Reading:
     pair: tuple[str, int, int] | None = None
     # A year alone after the dates, in words of correction ("…令和3年6月1日。すみません、令和4年でした"):
     # a part of one of them, read as a lone part is.
-    tail = normal(text[found[-1][1]:]) if found else ""
+    tail = _BRACKETED.sub("", normal(text[found[-1][1]:])) if found else ""  # not "私(平成元年生)ではなく母の"
     after_dates = bool(found) and bool(_CORRECTION.search(tail) or _AMENDING.search(tail)
                                        or _INSTEAD.search(tail)) and bool(
         _YEAR_ONLY.search(tail) or _MONTH_ONLY.search(tail) or _DAY_ONLY.search(tail))
@@ -236,13 +246,14 @@ def read(text: str, today: date) -> Reading:
         dates=dates,
         unclear=int(numbers.group(1)) if numbers and pair is None else None,
         to_fix=fix_label[0] if fix_label else None,
+        apart=bool(_APART.search(norm)),
         parts_after_dates=after_dates,
         same=bool(SAME.search(norm)) and not not_same,
         card_too=bool(_CARD_TOO.search(norm)) and not not_same,
         yes=bool(_YES.search(norm)),
         no=bool(_NO.search(norm)),
         dont_know=bool(_DONT_KNOW.search(norm)),
-        foreign=bool(_FOREIGN.search(norm)) and not _NOT_FOREIGN.search(norm),
+        foreign=foreign_said(text),
         not_foreign=bool(_NOT_FOREIGN.search(norm)),
         in_window=_in_window(norm),
         no_stay_limit=bool(_NO_STAY_LIMIT.search(norm)),
@@ -266,6 +277,11 @@ def _mended(parsed: ParsedDate | PartialDate, after: str) -> ParsedDate | Partia
         return parsed
     value = parsed.value
     year, months, days = year_in(after), list(_MONTH_ONLY.finditer(after)), list(_DAY_ONLY.finditer(after))
+    era = _ERA_ALONE.search(after)
+    said = era_of(value)
+    if era is not None and year is None and said is not None:  # "平成8年3月3日…すみません、元号は昭和でした"
+        moved = with_era(value.isoformat(), said.name, ERA_BY_SPELLING[era.group(1)])
+        return ParsedDate(date.fromisoformat(moved)) if moved else parsed
     try:
         if year is not None:
             return ParsedDate(value.replace(year=year))
@@ -345,6 +361,7 @@ def _part_pair(norm: str) -> tuple[str, int, int] | None:
 
 _ERA_NAME = "|".join(sorted((k for k in ERA_BY_SPELLING if len(k) > 1), key=len, reverse=True))
 # An era alone, not the start of a year ("平成31年4月1日" is a date of its own)
+_ERA_ALONE = re.compile(rf"({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
 _ERA_PAIR = re.compile(rf"({_ERA_NAME}){_NOT}({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
 
 
@@ -356,6 +373,9 @@ _YEAR_THEN_BIRTHDAY = re.compile(r"((?:19|20)[0-9]{2}|(?:昭和|平成|令和)[0
 _BIRTHDAY_THEN_YEAR = re.compile(r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日\s*((?:生まれ|うまれ)(?:です)?)?\s*[(\uff08]\s*"
                                  r"((?:19|20)[0-9]{2})\s*年?\s*(?:生まれ)?\s*[)\uff09]")
 _WESTERN_AGAIN = re.compile(r"((?:昭和|平成|令和)\s*[0-9]{1,2}\s*年)\s*[(\uff08]\s*(?:19|20)[0-9]{2}\s*年?\s*[)\uff09]")
+_APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日")
+_OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*日")
+_BRACKETED = re.compile(r"\([^()]*\)")
 _YEARS_AGO_TODAY = re.compile(r"([0-9]{1,2})\s*年前の(?:今日|きょう|本日|同じ日)")
 
 
