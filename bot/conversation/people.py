@@ -40,3 +40,11 @@ def asked_for(norm: str) -> str | None:
     """The one person whose dates a message asks about, if it names one."""
     people = {p for found in _WHOSE.finditer(norm) for p in re.findall(_PERSON, found.group(1))}
     return people.pop() if len(people) == 1 else None
+
+
+_SELF = frozenset({"私", "わたし", "自分"})
+
+
+def same_person(person: str) -> str:
+    """One name for the writer, however they say it."""
+    return "私" if person in _SELF else person

@@ -60,6 +60,9 @@ def _together(state: State) -> bool:
 def settle(state: State, out: Placement, slot: str, value: str) -> None:
     """A date into its slot, and into its partner's when the two were one day."""
     out.values[slot] = value
+    old = state.slots.get(slot)
+    if out.apart and slot == "issued_on" and state.facts.get("card_same") and old and "card_issued_on" not in out.values:
+        out.values["card_issued_on"] = old  # "証明書だけ翌日の発行でした": the card keeps the day it was said to share
     partner = _PARTNER.get(slot)
     if partner is not None and partner not in out.values and _together(state) and not out.apart:
         out.values[partner] = value

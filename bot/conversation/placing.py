@@ -27,6 +27,7 @@ from bot.conversation.dateparts import (
 )
 from bot.conversation.forms import Form
 from bot.conversation.parts import amend_part, lone_parts
+from bot.conversation.people import same_person
 from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
@@ -78,6 +79,11 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
     person = reading.whose or (births.pop() if len(births) == 1 else None)
     if person is not None:  # "夫のカードは…。私は…生まれ": the husband's day is not the writer's
         dates = [d for d in dates if d.owner in (None, person)]
+        said = state.facts.get("person")
+        if said is not None and same_person(said) != same_person(person):
+            # "夫は1970年1月1日生まれです" … "私の証明書の期限を知りたい": someone else's dates now
+            out.dropped |= {name for name in form.date_slots if name in state.slots}
+        out.facts["person"] = person
     for slot in form.date_slots:
         same_slot = {d: shown(d.found) for d in dates
                      if target_of(form, state, d.label) == slot and not isinstance(d.found, DateParseError)}

@@ -15,6 +15,7 @@ from datetime import date
 from bot.conversation.dateparts import with_era
 from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, classify, label_of, label_spans
 from bot.conversation.people import asked_for, owners_of
+from bot.conversation.rewording import ERA_NAMES, one_date_each
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
 from bot.rules.eras import ERA_BY_SPELLING, era_of, number
 from bot.text import nfkc_folded
@@ -154,11 +155,7 @@ def is_question(text: str) -> bool:
 
 
 def read(text: str, today: date) -> Reading:
-    text = _ERA_YEAR_AGAIN.sub(r"\1\3年", text)  # "昭和61年、いや62年の4月2日": 昭和62年4月2日
-    text = _YEAR_THEN_BIRTHDAY.sub(r"\1年\2月\3日生まれ", text)  # "1985年生まれ、誕生日は2月14日"
-    text = _BIRTHDAY_THEN_YEAR.sub(r"\4年\1月\2日\3", text)  # "2月29日生まれです(2000年)"
-    text = _WESTERN_AGAIN.sub(r"\1", text)  # "令和2年(2020年)10月15日": 令和2年10月15日
-    text = _YEARS_AGO_TODAY.sub(lambda m: _years_ago(today, int(m.group(1))), text)  # "5年前の今日"
+    text = one_date_each(text, today)  # "1985年生まれ、誕生日は2月14日": 1985年2月14日生まれ
     norm = normal(text)
     not_same = bool(NOT_SAME.search(norm))
     question = is_question(text) or text.rstrip().endswith(("?", "?"))
@@ -169,6 +166,9 @@ def read(text: str, today: date) -> Reading:
         if labels[i] is None and (_AND.match(between[i]) or _PARALLEL.match(between[i])):
             # "2020年1月10日と2021年3月5日に手続き", "姉は1979年7月2日、私は1981年6月30日生まれ": both
             labels[i] = labels[i + 1]
+    for i in range(len(found) - 1):
+        if labels[i + 1] is None and _AND.match(between[i]):
+            labels[i + 1] = labels[i]  # "生年月日は昭和48年2月2日と昭和50年3月3日です": both birth dates
     restating = [i + 1 < len(found) and bool(_RESTATED.match(between[i])) for i in range(len(found))]
     for i in range(len(found) - 1):
         if restating[i]:  # "1990年5月10日(平成2年5月10日)": one date, said twice
@@ -277,10 +277,11 @@ def _mended(parsed: ParsedDate | PartialDate, after: str) -> ParsedDate | Partia
         return parsed
     value = parsed.value
     year, months, days = year_in(after), list(_MONTH_ONLY.finditer(after)), list(_DAY_ONLY.finditer(after))
-    era = _ERA_ALONE.search(after)
+    eras = [ERA_BY_SPELLING[m.group(1)] for m in _ERA_ALONE.finditer(after)]
     said = era_of(value)
-    if era is not None and year is None and said is not None:  # "平成8年3月3日…すみません、元号は昭和でした"
-        moved = with_era(value.isoformat(), said.name, ERA_BY_SPELLING[era.group(1)])
+    if eras and year is None and said is not None:
+        # "平成8年3月3日…すみません、元号は昭和でした", "昭和2年6月1日、あ、昭和じゃなくて平成でした": the last named
+        moved = with_era(value.isoformat(), said.name, eras[-1])
         return ParsedDate(date.fromisoformat(moved)) if moved else parsed
     try:
         if year is not None:
@@ -359,36 +360,14 @@ def _part_pair(norm: str) -> tuple[str, int, int] | None:
     return None
 
 
-_ERA_NAME = "|".join(sorted((k for k in ERA_BY_SPELLING if len(k) > 1), key=len, reverse=True))
 # An era alone, not the start of a year ("平成31年4月1日" is a date of its own)
-_ERA_ALONE = re.compile(rf"({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
-_ERA_PAIR = re.compile(rf"({_ERA_NAME}){_NOT}({_ERA_NAME})(?!\s*(?:[0-9]|元|がん))")
+_ERA_ALONE = re.compile(rf"({ERA_NAMES})(?!\s*(?:[0-9]|元|がん))")
+_ERA_PAIR = re.compile(rf"({ERA_NAMES}){_NOT}({ERA_NAMES})(?!\s*(?:[0-9]|元|がん))")
 
 
-# "1985年生まれ、誕生日は2月14日", "昭和30年生まれやねん、3月3日な": one birth date
-_YEAR_THEN_BIRTHDAY = re.compile(r"((?:19|20)[0-9]{2}|(?:昭和|平成|令和)[0-9]{1,2})\s*年\s*(?:生まれ|うまれ|産まれ)[^0-9、。]{0,6}"
-                                 r"[、,，]\s*(?:で|の)?\s*(?:(?:誕生日|たんじょうび)\s*(?:は|が)?)?\s*"
-                                 r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日")
-# "2月29日生まれです(2000年)": the year in brackets after
-_BIRTHDAY_THEN_YEAR = re.compile(r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日\s*((?:生まれ|うまれ)(?:です)?)?\s*[(\uff08]\s*"
-                                 r"((?:19|20)[0-9]{2})\s*年?\s*(?:生まれ)?\s*[)\uff09]")
-_WESTERN_AGAIN = re.compile(r"((?:昭和|平成|令和)\s*[0-9]{1,2}\s*年)\s*[(\uff08]\s*(?:19|20)[0-9]{2}\s*年?\s*[)\uff09]")
-_APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日")
+_APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日|証明書だけ|のままです|のままで")
 _OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*日")
 _BRACKETED = re.compile(r"\([^()]*\)")
-_YEARS_AGO_TODAY = re.compile(r"([0-9]{1,2})\s*年前の(?:今日|きょう|本日|同じ日)")
-
-
-def _years_ago(today: date, years: int) -> str:
-    """"5年前の今日" as a date (28 February for a 29 February that year lacks)."""
-    day = min(today.day, 28) if today.month == 2 and today.day == 29 else today.day
-    return f"{today.year - years}年{today.month}月{day}日"
-
-
-_ERA_YEAR_AGAIN = re.compile(
-    rf"({_ERA_NAME})\s*([0-9０-９]{{1,2}})\s*年\s*[、,，]?\s*(?:いや|いえ|じゃなくて|ではなく|でなく)\s*[、,，]?\s*([0-9０-９]{{1,2}})\s*年")
-
-
 def _era_pair(norm: str) -> tuple[str, str] | None:
     """(X, Y) of "X じゃなくて Y" said of eras alone: 昭和20年 said for 平成20年."""
     pair = _ERA_PAIR.search(norm)
