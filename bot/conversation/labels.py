@@ -28,11 +28,12 @@ _LABELS = re.compile("|".join((
 )))
 _CARD = re.compile(r"カード|かーど")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
-_EXPIRY_ASKED = re.compile(r"\s*(?:の)?(?:有効)?(?:期限|きげん)(?:は|って)\s*[??]?\s*")  # "…r4.5.6 期限は"
+_EXPIRY_ASKED = re.compile(r"\s*(?:の)?(?:有効|ゆうこう)?(?:期限|きげん)(?:は|わ|って)\s*[??]?\s*")  # "…r4.5.6 期限は"
 _CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
+_STAY = re.compile(r"在留|ざいりゅう|ビザ")
 RENEWED = re.compile(r"更新|こうしん")
 # A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
-_ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|日付|月日|期限|満了日?|期間)\s*$")
+_ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|び|日付|月日|期限|満了日?|期間)\s*$")
 _DELIMS = re.compile(r"[、。,.!?;\n]")
 
 SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
@@ -60,6 +61,8 @@ def classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | 
     if slot == "birth_date" and match.group(0) == "生" and not after:
         return None
     card_too = renewed = False
+    if slot == "expires_on" and _STAY.search(around):
+        slot = "residence_expires_on"  # "在留期間があります(2031年8月31日まで)"
     if slot == "card_applied_on" and _CERTIFICATE.search(around) and not _CARD.search(around):
         slot = "issued_on"  # certificates are issued at the counter the day they are asked for
     if slot == "issued_on":
@@ -108,7 +111,7 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
 
 
 _CARD_TOPIC = re.compile(r"カード\s*(?:は|:)?\s*$")
-_ASKED_FIRST = re.compile(r"\s*(?:有効)?(?:期限|きげん)(?:は|って|いつ)?\s*[??]?\s*")
+_ASKED_FIRST = re.compile(r"\s*(?:有効)?(?:期限|きげん)(?:は|って|いつ|を)?\s*(?:計算|けいさん|教えて|おしえて)?\s*[??]?\s*")
 
 
 def _only_label_at_end(between: str) -> bool:

@@ -51,7 +51,8 @@ _NOT_ADULT_WARD = re.compile(r"(?:成年被後見人|被後見人|後見)(?:で�
 _NOT_FOREIGN = re.compile(r"外国籍(?:では|じゃ)(?:なく|ない|ありません)|外国人(?:では|じゃ)(?:なく|ない|ありません)"
                           r"|日本国籍|帰化|在留(?:期間|期限|カード)?は関係(?:ない|なかっ|ありません)")
 _FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
-_NO_STAY_LIMIT = re.compile(r"永住|定めはない|定めがない|定めなし|期限はない|期限がない|期間はない|なし|ありません")
+_NO_STAY_LIMIT = re.compile(r"永住(?!(?:者)?(?:では|じゃ)(?:なく|ない|ありません))|定めはない|定めがない|定めなし|期限はない|期限がない"
+                            r"|期間はない|なし|ありません")
 _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
 # Words that make a message a correction of what was said before. The weak ones are also how a
 # plain answer is put in the past tense ("2019年11月20日でした"): they reopen a result, but do
@@ -71,7 +72,8 @@ _WRONG = re.compile(rf"^\s*(?:は|が)\s*{_MISTAKE}[^。]{{0,12}}$")
 _MISTAKE_FOR = re.compile(rf"^\s*(?:の|に)\s*{_MISTAKE}")
 # Between two dates of one slot, words that take the first back ("いや、発行日は", "訂正します、")
 _INSTEAD = re.compile(r"(?:^|[、。,.…\s])(?:いや|いえ|やっぱり|やはり)|訂正|間違|まちが|じゃなく|ではなく"
-                      r"|と思ったら|と思っていたら|かと思ったら|すみません|すいません|ごめん|失礼|ちが[うっ]|(?<!間)違[うっ]")
+                      r"|と思ったら|と思っていたら|かと思ったら|すみません|すいません|ごめん|失礼|ちが[うっ]|(?<!間)違[うっ]"
+                      r"|(?:^|[、。,.…\s])あっ?(?=[、,\s0-9])")  # "5月25日、あっ26日です"
 _RELATIVE_DAY = re.compile(r"今日|本日|きょう|明日|あした|明後日|あさって|昨日|きのう|一昨日|おととい")
 _PAST_DAY = re.compile(r"昨日|きのう|一昨日|おととい")  # "昨日カードを受け取って…期限は?": a date told, in a question
 _RELATIVE_MONTH = re.compile(r"今月|本月|来月|らいげつ|再来月|先月|せんげつ")
@@ -273,6 +275,7 @@ def read(text: str, today: date) -> Reading:
 def _mended(parsed: ParsedDate | PartialDate, after: str) -> ParsedDate | PartialDate:
     """A date with the year, month or day that the words after it, in words of correction, put
     in its place ("1984年2月10日、いや1985年でした"); as it was when they say none, or one that cannot be."""
+    after = _BRACKETED.sub("", after)  # "私(昭和45年生まれ)の分ではなく": another person's year, not a correction
     if not isinstance(parsed, ParsedDate) or not (_INSTEAD.search(after) or _CORRECTION.search(after)):
         return parsed
     value = parsed.value
