@@ -24,7 +24,7 @@ _LABELS = re.compile("|".join((
     r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード\s*(?:は|:)?\s*$)",
     r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|キゲン|切れ|まで)",
     r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい|シンセイ|モウシコ)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト|発効)",
 )))
 _CARD = re.compile(r"カード|かーど")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
@@ -88,6 +88,10 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
         next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
         gap = _DELIMS.split(normal(text[prev_end:start]))
         before = gap[-1] if len(gap) > 1 or not i else _after_first_label(gap[-1])
+        if len(gap) > 2 and classify(before, False, before) is None:
+            # "それと生年月日、1日ずれてました、1981年2月3日です": named a clause earlier
+            named = next((g for g in reversed(gap[1:-1]) if _ENDS_AS_LABEL.search(g) and classify(g, False, g)), None)
+            before = named or before
         parts = _DELIMS.split(normal(text[end:next_start]), maxsplit=1)
         after = parts[0]
         after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))

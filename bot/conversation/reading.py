@@ -192,7 +192,7 @@ def read(text: str, today: date) -> Reading:
         said = text[start:end]
         replaces, replaced = replaced, None
         if i + 1 < len(found) and not isinstance(parsed, DateParseError):
-            parsed = _mended(parsed, between[i])  # "1984年2月10日、いや1985年でした。カードは…"
+            parsed = _mended(parsed, between[i], label[0] if label else None)  # "1984年2月10日、いや1985年でした"
         if replaces is not None:
             parsed = _with_parts_of(parsed, replaces)  # "2022年5月5日じゃなくて5月15日": in 2022
         if label is None and len(found) == 1 and _CARD_OTHER_DAY.search(norm):
@@ -229,7 +229,9 @@ def read(text: str, today: date) -> Reading:
             if days:
                 day = number(days[-1].group(1))  # "10日じゃなくて11日": the last is the one meant
                 part_label = label_of(lone, days[0])
-        year = year_alone(lone) or year_in(lone)
+        years = list(_YEAR_ONLY.finditer(lone))
+        # "生年月日1986年…いや、やっぱり1985年で合ってました": of several, the last is meant
+        year = (year_alone(years[-1].group(0)) if len(years) > 1 else None) or year_alone(lone) or year_in(lone)
         months = [m for m in _MONTH_ONLY.finditer(lone) if 1 <= number(m.group(1)) <= 12]
         if months:
             month = number(months[-1].group(1))
@@ -272,12 +274,16 @@ def read(text: str, today: date) -> Reading:
     )
 
 
-def _mended(parsed: ParsedDate | PartialDate, after: str) -> ParsedDate | PartialDate:
+def _mended(parsed: ParsedDate | PartialDate, after: str, label: str | None) -> ParsedDate | PartialDate:
     """A date with the year, month or day that the words after it, in words of correction, put
     in its place ("1984年2月10日、いや1985年でした"); as it was when they say none, or one that cannot be."""
     after = _BRACKETED.sub("", after)  # "私(昭和45年生まれ)の分ではなく": another person's year, not a correction
     if not isinstance(parsed, ParsedDate) or not (_INSTEAD.search(after) or _CORRECTION.search(after)):
         return parsed
+    own = "、".join(re.split(r"[、。,.!?;\n]", after)[:-1])  # not the next date's own words ("…。発行日は")
+    named = classify(own, False, own)
+    if named is not None and named[0] != label:
+        return parsed  # "カードは…です。それと生年月日、1日ずれてました、…": of another date
     value = parsed.value
     year, months, days = year_in(after), list(_MONTH_ONLY.finditer(after)), list(_DAY_ONLY.finditer(after))
     eras = [ERA_BY_SPELLING[m.group(1)] for m in _ERA_ALONE.finditer(after)]
@@ -369,7 +375,7 @@ _ERA_PAIR = re.compile(rf"({ERA_NAMES}){_NOT}({ERA_NAMES})(?!\s*(?:[0-9]|元|が
 
 
 _APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日|証明書だけ|のままです|のままで")
-_OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*日")
+_OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|月)")  # "…4月1日か11日", "7月末か8月の頭"
 _BRACKETED = re.compile(r"\([^()]*\)")
 def _era_pair(norm: str) -> tuple[str, str] | None:
     """(X, Y) of "X じゃなくて Y" said of eras alone: 昭和20年 said for 平成20年."""
