@@ -109,12 +109,15 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
             labels.append(b)
         elif a and not after_is_next_label:
             labels.append(a)
+        elif b is None and _BOTH_TOPIC.search(before):
+            labels.append(("issued_on", True, False))  # "カードと証明書は2022年6月1日です": both that day
         else:
             labels.append(b)
     return labels
 
 
 _CARD_TOPIC = re.compile(r"カード\s*(?:は|:)?\s*$")
+_BOTH_TOPIC = re.compile(r"カード(?:と|も)(?:電子)?証明書(?:も)?\s*(?:は|:|も)?\s*$")
 _ASKED_FIRST = re.compile(r"\s*(?:有効)?(?:期限|きげん)(?:は|って|いつ|を)?\s*(?:計算|けいさん|教えて|おしえて)?\s*[??]?\s*")
 
 

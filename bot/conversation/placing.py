@@ -145,7 +145,8 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
             continue
         if target is None:
             if isinstance(parsed, PartialDate) and parsed.year is None:
-                target = state.asked or _first_open(form, state) or (_only_said(form, state) if correcting else None)
+                target = state.asked or _first_open(form, state) or (
+                    _only_said(form, state) or _same_month(form, state, parsed.month) if correcting else None)
                 if target is None:
                     continue
             else:
@@ -176,6 +177,12 @@ def _replaced_slots(form: Form, state: State, out: Placement, replaced: ParsedDa
 def _only_said(form: Form, state: State) -> str | None:
     """The one date the form holds: what a yearless correction after a result can only mean."""
     said = [name for name in form.date_slots if name in state.slots]
+    return said[0] if len(said) == 1 else None
+
+
+def _same_month(form: Form, state: State, month: int) -> str | None:
+    """The one date said in this month: "いや、やっぱり5月7日です" after 1990年5月6日 and 2022年6月6日."""
+    said = [name for name in form.date_slots if name in state.slots and part_of(state.slots[name], "month") == month]
     return said[0] if len(said) == 1 else None
 
 
@@ -228,7 +235,8 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
 
 def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tuple[FoundDate, str]], today: date,
                       kb: Knowledge, correcting: bool) -> None:
-    refused = {slot for slot, _ in out.errors}  # "生年月日1985年13月5日、カード2020年5月5日": not the birth date
+    # "生年月日1985年13月5日、カード2020年5月5日", "誕生日は4月10日、年は忘れました。…2022年6月1日": not the birth date
+    refused = {slot for slot, _ in out.errors} | ({out.partial.slot} if out.partial else set())
     open_slots = [s.name for s in form.open_slots({**state.slots, **out.values}, {**state.facts, **out.facts},
                                                    first=state.asked)
                   if s.is_date and s.name not in out.values and s.name not in refused]
