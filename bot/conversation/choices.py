@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.conversation.forms import Form
-from bot.conversation.reading import Reading, normal
+from bot.conversation.reading import PERMANENT, Reading, normal
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge
 
@@ -88,5 +88,4 @@ def _normalised(words: tuple[str, ...]) -> tuple[str, ...]:
 
 _BEFORE = re.compile(r"以前|より前|までに|まで$")
 _AFTER = re.compile(r"以降|より後|あと|後で|その後")
-_PERMANENT = re.compile(r"永住(?!(?:者)?(?:では|じゃ)(?:なく|ない|ありません))|定めはない|定めがない|定めなし|期限はない|期限がない"
-                        r"|期間はない")  # not "永住者ではありません"
+_PERMANENT = re.compile(PERMANENT)

@@ -51,8 +51,10 @@ _NOT_ADULT_WARD = re.compile(r"(?:成年被後見人|被後見人|後見)(?:で�
 _NOT_FOREIGN = re.compile(r"外国籍(?:では|じゃ)(?:なく|ない|ありません)|外国人(?:では|じゃ)(?:なく|ない|ありません)"
                           r"|日本国籍|帰化|在留(?:期間|期限|カード)?は関係(?:ない|なかっ|ありません)")
 _FOREIGN = re.compile(r"在留|ざいりゅう|外国籍|外国人|がいこく|ビザ|永住")
-_NO_STAY_LIMIT = re.compile(r"永住(?!(?:者)?(?:では|じゃ)(?:なく|ない|ありません))|定めはない|定めがない|定めなし|期限はない|期限がない"
-                            r"|期間はない|なし|ありません")
+# No period of stay: permanent residence (not "永住者ではありません"), or no end said to exist
+PERMANENT = (r"永住(?!(?:者)?(?:では|じゃ)(?:なく|ない|ありません))|定めはない|定めがない|定めなし|期限はない|期限がない"
+             r"|期間はない")
+_NO_STAY_LIMIT = re.compile(rf"{PERMANENT}|なし|ありません")  # also the short answers to the stay's question
 _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|ますか|でしょうか|できる|できます|いくら|いつ|どこ|なに|何|教えて|知りたい|必要")
 # Words that make a message a correction of what was said before. The weak ones are also how a
 # plain answer is put in the past tense ("2019年11月20日でした"): they reopen a result, but do
