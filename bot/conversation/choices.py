@@ -36,6 +36,8 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
         out.facts["foreign"] = True
     if reading.foreign and not facts.get("no_stay_limit") and _PERMANENT.search(norm):
         out.facts["no_stay_limit"] = True  # "永住者なので在留期限はありません", whenever it is said
+    if "issued_on" not in slots and "issued_on" not in out.values and _renewal_done(norm):
+        out.facts["renewed"] = True  # "先週、証明書を更新しました": the issue day asked next is a renewal's
     if reading.in_window is not None and "previous_expires_on" not in slots:
         out.facts["in_window" if reading.in_window else "outside_window"] = True
     if reading.card_too and "card_issued_on" not in slots:
@@ -89,3 +91,15 @@ def _normalised(words: tuple[str, ...]) -> tuple[str, ...]:
 _BEFORE = re.compile(r"以前|より前|までに|まで$")
 _AFTER = re.compile(r"以降|より後|あと|後で|その後")
 _PERMANENT = re.compile(PERMANENT)
+
+
+# "証明書を更新しました", "更新してきた": the certificates were renewed (not "カードを更新した", a new card)
+_RENEWAL_DONE = re.compile(r"(?:更新|こうしん)(?:しました|した(?![いら])|して(?:きました|きた|もらいました|もらった|もろた)|済|ずみ"
+                           r"|の手続きを?(?:しました|した(?![いら])))")
+_CARD_ONLY = re.compile(r"カード|かーど")
+_CERTIFICATES = re.compile(r"証明書|しょうめいしょ")
+
+
+def _renewal_done(norm: str) -> bool:
+    return any(_RENEWAL_DONE.search(s) and not (_CARD_ONLY.search(s) and not _CERTIFICATES.search(s))
+               for s in re.split(r"[。!?\n]", norm))

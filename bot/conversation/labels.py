@@ -94,6 +94,12 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
             before = named or before
         parts = _DELIMS.split(normal(text[end:next_start]), maxsplit=1)
         after = parts[0]
+        rest = normal(text[end:next_start]).lstrip()
+        if rest[:1] in ("、", ",") and not _LABELS.search(before) and len(_DELIMS.split(parts[1], maxsplit=1)) > 1:
+            # "昨日、電子証明書を更新しました": the date as the topic, its words in the clause after the
+            # comma, when nothing before names it and that clause ends before the next date
+            # (not "…、発行日は<date>"; not a new sentence)
+            after = _DELIMS.split(parts[1], maxsplit=1)[0]
         after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
                                and _only_label_at_end(after))
         around = before + after

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.conversation.labels import classify
 from bot.text import nfkc_folded as normal
 
 # People a citizen asks for. Whose a date is: the person named just before it ("私は…", "母(…");
@@ -42,9 +43,23 @@ def asked_for(norm: str) -> str | None:
     return people.pop() if len(people) == 1 else None
 
 
-_SELF = frozenset({"私", "わたし", "自分"})
+SELF = frozenset({"私", "わたし", "自分"})
 
 
 def same_person(person: str) -> str:
     """One name for the writer, however they say it."""
-    return "私" if person in _SELF else person
+    return "私" if person in SELF else person
+
+
+# "今のは夫の生年月日でした": the date said before was someone else's
+_DISOWNED = re.compile(rf"(?:今の|いまの|さっきの|先ほどの|先程の|前の|それ|これ|あれ)(?:は|って)\s*({_PERSON})の"
+                       r"([^、。,.!?\n]{1,12}?)(?:でした|です|だった|やった|だ|で)")
+
+
+def disowned(norm: str) -> str | None:
+    """The slot whose value said before was another person's, by the words of `norm`."""
+    found = _DISOWNED.search(norm)
+    if found is None or same_person(found.group(1)) == "私":
+        return None
+    label = classify(found.group(2), False, found.group(2))
+    return label[0] if label else None

@@ -32,6 +32,7 @@ from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
 from bot.conversation.state import Partial, Pending, State
+from bot.conversation.swapping import swap
 from bot.knowledge.base import Knowledge
 from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 
@@ -41,6 +42,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
+    "swapped": (), "swapped_which": (),
 }
 
 
@@ -54,6 +56,8 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
     out = Placement(apart=reading.apart)
     if form.date_slots:
         _place_dates(form, state, reading, out, today, kb, reading.correction if correcting is None else correcting)
+        if not reading.dates:
+            swap(form, state, normal(text), out, kb)  # "すみません、逆でした"
     place_choices(form, state, reading, normal(text), out, kb)
     return out
 
@@ -66,6 +70,9 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
     dates = [d for d in reading.dates if not d.relative and not (d.vague and d.label is None and state.asked is None)]
     if not dates and reading.to_fix in form.date_slots and reading.to_fix in state.slots:
         out.dropped.add(reading.to_fix)  # "生年月日を直したい": asked again
+    if reading.disowned is not None and reading.disowned in state.slots and not any(
+            d.label == reading.disowned for d in dates):
+        out.dropped.add(reading.disowned)  # "今のは夫の生年月日でした": not this person's, asked again
     if reading.unclear is not None:
         # "…2022年2月2日です。あ、2じゃなくて3でした": which 2 of which date is not the bot's guess to make;
         # the dates it could be in are not taken, and the bot asks for the whole date.
@@ -245,8 +252,20 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
     # asked, or another open question: an earlier answer is never changed without being asked to.
     # Right after the bot turned a date away, they point at that date ("R7.2.28の間違いでした").
     asked = state.asked if state.asked in open_slots else None
+    month_of = [slot for slot in said if len(dates) == 1 and len(known(state, out)[slot]) == 7
+                and dates[0][1].startswith(known(state, out)[slot])]
+    if asked is not None and len(month_of) == 1 and _fits((asked,), [dates[0][1]], state, out, today):
+        # "先月、証明書を発行…" then, asked for the card's day, "2026年11月10日です": the certificates'
+        # day in that month, or the card's? asked, not guessed
+        out.pending = Pending(dates[0][1], (month_of[0], asked))
+        return
+    # A correction one part away from one date said ("2021年4月5日" then "いや、やっぱり2021年4月3日") mends
+    # that one, or answers the question asked; not a date it shares nothing with.
+    close = [slot for slot in said if len(dates) == 1 and _one_part_apart(known(state, out)[slot], dates[0][1])]
     if correcting and asked is not None and state.failures:
         prefs = [asked, *said, *(s for s in open_slots if s != asked)]
+    elif correcting and len(close) == 1:
+        prefs = [*close, *(s for s in open_slots if s == asked), *(s for s in said + open_slots if s not in close and s != asked)]
     else:
         prefs = said + open_slots if correcting else open_slots
     best: tuple[int, tuple[str, ...]] | None = None
@@ -303,3 +322,8 @@ def _rival(chosen: str, prefs: list[str], value: str, state: State, out: Placeme
         return None
     return next((s for s in prefs if (s in state.slots or s == asked) and s != chosen
                  and _fits((s,), [value], state, out, today)), None)
+
+
+def _one_part_apart(said: str, value: str) -> bool:
+    """Whether two ISO dates differ in exactly one of year, month and day."""
+    return sum(a != b for a, b in zip(said.split("-"), value.split("-"))) == 1 and len(said) == len(value)

@@ -14,7 +14,7 @@ from datetime import date
 
 from bot.conversation.dateparts import with_era
 from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, classify, label_of, label_spans
-from bot.conversation.people import asked_for, owners_of
+from bot.conversation.people import SELF, asked_for, disowned, owners_of
 from bot.conversation.rewording import ERA_NAMES, one_date_each
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
 from bot.rules.eras import ERA_BY_SPELLING, era_of, number
@@ -60,12 +60,13 @@ _QUESTION = re.compile(r"どうなる|どうすれば|どうしたら|ですか|
 # plain answer is put in the past tense ("2019年11月20日でした"): they reopen a result, but do
 # not turn a date away from the question just asked.
 _CORRECTION = re.compile(r"間違|まちが|訂正|修正|ではなく|じゃなく|でなく|じゃなかっ|正しくは|ただしくは|見間違|勘違"
-                         r"|(?:ちが|違)(?:いました|った|ってた|ってました)")
+                         r"|(?:ちが|違)(?:いました|った|ってた|ってました)|^\W*(?:いや|いえ)\W*(?:やっぱり|やはり)")
 _AMENDING = re.compile(r"やっぱり|やはり|でした|だった|でしたっけ")
 # "XとYに手続き": both dates take the label after Y.
 _AND = re.compile(r"^\s*(?:と|や|か|または|あるいは)\s*$")
-# "姉は X、私は Y生まれ", "私が X、夫が Y に発行": two people's dates, in one sentence, with one label.
-_PARALLEL = re.compile(r"^\s*[、,]\s*[^、。,\s0-9]{1,6}?(?:は|が)\s*$")
+# "姉は X、私は Y生まれ", "私が X、夫が Y に発行": two people's dates, in one sentence, with one label
+# (not "証明書は X、カードは Y に受け取り": two things').
+_PARALLEL = re.compile(r"^\s*[、,]\s*(?!\S*(?:カード|証明書))[^、。,\s0-9]{1,6}?(?:は|が)\s*$")
 # "1990年5月10日(平成2年5月10日)": the same date again, in brackets.
 _RESTATED = re.compile(r"^\s*\(\s*$")
 # "X は間違いで Y", "X…すみません、Y の間違いです": Y is what was meant.
@@ -134,6 +135,7 @@ class Reading:
     was: tuple[str, int] | None = None  # of "4月じゃなくて6月": ("month", 4), the value corrected
     eras: tuple[str, str] | None = None  # of "昭和じゃなくて平成": ("昭和", "平成"), the era of a date said before
     whose: str | None = None  # the one person whose dates are asked about: "母の証明書の期限は?"
+    disowned: str | None = None  # the slot whose value was another person's: "今のは夫の生年月日でした"
     parts_after_dates: bool = False  # day, month, year: read after the dates, correcting one of them
     unclear: int | None = None  # X of "2じゃなくて3": a number corrected, of no date the bot can tell
     to_fix: str | None = None  # the slot of "生年月日を直したい", said without the right value
@@ -178,12 +180,16 @@ def read(text: str, today: date) -> Reading:
         if restating[i]:  # "1990年5月10日(平成2年5月10日)": one date, said twice
             labels[i] = labels[i + 1] = labels[i] or labels[i + 1]
     owners = owners_of(text, [start for start, _, _ in found], [end for _, end, _ in found])
+    for i, (start, _, _) in enumerate(found):  # "今のは夫の生年月日でした。私のは1983年9月9日です": mine
+        other = disowned(normal(text[:start]))
+        if labels[i] is None and other is not None and owners[i] in (None, *SELF):
+            labels[i] = (other, False, False)
     items: list[FoundDate] = []
     replaced: ParsedDate | PartialDate | None = None
     for i, ((start, end, parsed), label) in enumerate(zip(found, labels)):
         if i + 1 < len(found) and (_NOT_BUT.match(between[i]) or _WRONG.match(between[i])
-                                   or _MISTAKE_FOR.match(normal(text[found[i + 1][1]:]))
-                                   or labels[i + 1] in (label, None) and _INSTEAD.search(between[i])):
+                                   or labels[i + 1] in (label, None) and (_MISTAKE_FOR.match(normal(text[found[i + 1][1]:]))
+                                                                          or _INSTEAD.search(between[i]))):
             # "生年月日は X じゃなくて Y", "X…すみません、Yの間違いです", "発行日は X。いや、発行日は Y":
             # Y, under X's label
             labels[i + 1] = labels[i + 1] or label
@@ -273,6 +279,7 @@ def read(text: str, today: date) -> Reading:
         was=None if pair is None else (pair[0], pair[1]),
         eras=_era_pair(norm) if not found else None,
         whose=asked_for(norm),
+        disowned=disowned(norm),
     )
 
 
