@@ -213,9 +213,9 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
 # at the end while the other worker idled. Longest first (as timed in a full run; each of the
 # rest takes under 3 s), the rest in their order (stable sort).
 _LONGEST_FIRST = (
-    "test_widget.py", "test_rules_properties.py", "test_fuzz.py", "test_line.py", "test_ws.py",
-    "test_redis_store.py", "test_cli.py", "test_make_run.py", "test_server.py", "test_privacy.py",
-    "test_sessions.py",
+    "test_widget.py", "test_fuzz.py", "test_line.py", "test_rules_properties.py", "test_ws.py",
+    "test_redis_store.py", "test_cli.py", "test_server.py", "test_make_run.py", "test_dialogue.py",
+    "test_sessions.py", "test_privacy.py",
 )
 
 

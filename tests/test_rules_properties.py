@@ -128,10 +128,10 @@ def _run(kwargs: dict[str, Any]) -> dict[str, Any]:
         raise
 
 
-@CHECK
-@given(expiry_inputs())
-def test_expiry_matches_the_naive_reference(kwargs: dict[str, Any]) -> None:
-    result = _run(kwargs)
+# --- the properties of one computation ------------------------------------------------
+
+
+def expiry_matches_the_naive_reference(kwargs: dict[str, Any], result: dict[str, Any]) -> None:
     card_issued = kwargs.get("card_issued_on", kwargs["issued_on"])
     expected = ref_expiry(
         kwargs["birth_date"], kwargs["issued_on"], card_issued, kwargs.get("card_applied_on", card_issued),
@@ -141,10 +141,7 @@ def test_expiry_matches_the_naive_reference(kwargs: dict[str, Any]) -> None:
     assert got == expected
 
 
-@CHECK
-@given(expiry_inputs())
-def test_no_certificate_outlives_what_holds_it(kwargs: dict[str, Any]) -> None:
-    result = _run(kwargs)
+def no_certificate_outlives_what_holds_it(kwargs: dict[str, Any], result: dict[str, Any]) -> None:
     card, user, signature = (result["card_expires_on"], result["user_certificate_expires_on"],
                              result["signature_certificate_expires_on"])
     assert user <= card
@@ -156,10 +153,7 @@ def test_no_certificate_outlives_what_holds_it(kwargs: dict[str, Any]) -> None:
     assert user >= kwargs["issued_on"]
 
 
-@CHECK
-@given(expiry_inputs())
-def test_each_expiry_is_a_birthday_or_a_cap(kwargs: dict[str, Any]) -> None:
-    result = _run(kwargs)
+def each_expiry_is_a_birthday_or_a_cap(kwargs: dict[str, Any], result: dict[str, Any]) -> None:
     birth = kwargs["birth_date"]
     caps = {result["card_expires_on"], kwargs.get("residence_expires_on")}
     for key in ("card_expires_on", "user_certificate_expires_on", "signature_certificate_expires_on"):
@@ -169,33 +163,42 @@ def test_each_expiry_is_a_birthday_or_a_cap(kwargs: dict[str, Any]) -> None:
         assert day == ref_birthday(birth, day.year) or day in caps, key
 
 
-@CHECK
-@given(expiry_inputs())
-def test_signature_only_from_15_and_never_for_an_adult_ward(kwargs: dict[str, Any]) -> None:
-    result = _run(kwargs)
+def signature_only_from_15_and_never_for_an_adult_ward(kwargs: dict[str, Any], result: dict[str, Any]) -> None:
     issued = (kwargs["adult_ward"] is False) and age_on(kwargs["birth_date"], kwargs["issued_on"]) >= 15
     assert (result["signature_certificate_expires_on"] is not None) is issued
 
 
-@CHECK
-@given(expiry_inputs())
-def test_renewal_opens_for_the_earlier_certificate(kwargs: dict[str, Any]) -> None:
-    result = _run(kwargs)
+def renewal_opens_for_the_earlier_certificate(kwargs: dict[str, Any], result: dict[str, Any]) -> None:
     earliest = min(d for d in (result["user_certificate_expires_on"], result["signature_certificate_expires_on"]) if d)
     assert result["renewal_opens_on"] == renewal_opens_on(earliest)
     assert result["notes"] and all(isinstance(n, str) and n for n in result["notes"])
 
 
-@CHECK
-@given(expiry_inputs())
-def test_to_json_round_trips(kwargs: dict[str, Any]) -> None:
-    result = _run(kwargs)
+def to_json_round_trips(kwargs: dict[str, Any], result: dict[str, Any]) -> None:
     encoded = to_json(result)
     for key, value in result.items():
         if isinstance(value, date):
             assert date.fromisoformat(encoded[key]) == value
         else:
             assert encoded[key] == value
+
+
+# The six properties of one computation are checked on the same generated inputs, in one test:
+# drawing the inputs was most of their cost (six tests, 300 inputs each: 11 s of CPU in make
+# test), and each property now sees 600 inputs, twice as many as when each drew its own.
+EXPIRY_CHECK = settings(max_examples=600, deadline=None)
+PROPERTIES = (
+    expiry_matches_the_naive_reference, no_certificate_outlives_what_holds_it, each_expiry_is_a_birthday_or_a_cap,
+    signature_only_from_15_and_never_for_an_adult_ward, renewal_opens_for_the_earlier_certificate, to_json_round_trips,
+)
+
+
+@EXPIRY_CHECK
+@given(expiry_inputs())
+def test_expiry_properties(kwargs: dict[str, Any]) -> None:
+    result = _run(kwargs)
+    for check in PROPERTIES:
+        check(kwargs, result)
 
 
 @CHECK
