@@ -260,8 +260,10 @@ class Bot:
             match = self.core.matcher.match(masked.text)
             core = self.core
             today = self.today()
-            step = conversation.step(state, conversation.UserTurn(masked.text, match), today, core.knowledge,
-                                     core.context, core.dialogue)
+            rest = conversation.after_cancel_words(masked.text)  # "最初から。<a request>": the request too
+            rest_match = core.matcher.match(rest) if rest else None
+            step = conversation.step(state, conversation.UserTurn(masked.text, match, rest_match), today,
+                                     core.knowledge, core.context, core.dialogue)
             messages = list(step.messages)
             if masked.kinds:
                 messages.insert(0, Message(privacy.WARNING_TEXT))

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 
 from bot.conversation import answering, filling, forms, placing, policy, results
 from bot.conversation.context import Context
-from bot.conversation.policy import Config, Step, UserTurn, step
+from bot.conversation.policy import Config, Step, UserTurn, after_cancel_words, step
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge
 
-__all__ = ["MESSAGE_FIELDS", "Config", "Context", "State", "Step", "UserTurn", "check", "step"]
+__all__ = ["MESSAGE_FIELDS", "Config", "Context", "State", "Step", "UserTurn", "after_cancel_words", "check", "step"]
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     **forms.MESSAGE_FIELDS, **placing.MESSAGE_FIELDS, **filling.MESSAGE_FIELDS, **results.MESSAGE_FIELDS,

@@ -16,6 +16,7 @@ digressions and corrections need no special paths.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 from bot import rules
@@ -54,12 +55,18 @@ _SLOT_WORDS = {
 }
 
 
-def cancel_rest(text: str, match: MatchResult) -> str | None:
-    """None when the message does not cancel; else what follows the cancel words ("" for a plain cancel)."""
+def after_cancel_words(text: str) -> str | None:
+    """What follows the cancel words a message opens with ("" for a plain cancel); None without them."""
     norm = normal(text).strip()
     found = _CANCEL.match(norm)
-    if found:
-        return norm[found.end():]
+    return norm[found.end():] if found else None
+
+
+def cancel_rest(text: str, match: MatchResult) -> str | None:
+    """None when the message does not cancel; else what follows the cancel words ("" for a plain cancel)."""
+    rest = after_cancel_words(text)
+    if rest is not None:
+        return rest
     return "" if match.intent == "cancel" and not match.ambiguous else None
 
 
@@ -130,6 +137,10 @@ def _run(t: TurnContext, state: State) -> Step:
 def _cancel(t: TurnContext, state: State, rest: str) -> Step:
     was = state.form
     state = state.form_done()
+    if rest and t.match.intent in (None, "cancel") and t.turn.rest_match is not None:
+        # "最初から。母の分の期限を計算したい", "キャンセルして、窓口の場所を教えて": the whole matched
+        # "cancel"; the request after the cancel words is what is answered
+        t = replace(t, turn=replace(t.turn, match=t.turn.rest_match))
     if rest and t.match.intent not in (None, "cancel"):
         # "最初から。生年月日は…" or "やめて、手数料は?": end the form, then take the rest as new.
         after = fresh(t, state)

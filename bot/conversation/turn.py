@@ -39,6 +39,9 @@ class Config:
 class UserTurn:
     text: str  # already masked
     match: MatchResult
+    # "最初から。母の分の期限を計算したい": what follows the cancel words, matched alone (the whole
+    # message matches "cancel"); None when nothing follows them
+    rest_match: MatchResult | None = None
 
 
 @dataclass(frozen=True)
