@@ -71,7 +71,7 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
         slots["card_issued_on"] = slots["issued_on"]
     if received:
         messages.insert(0, Message(kb.message("received", values="、".join(received))))
-    messages.extend(Message(note) for note in found.notes.values())
+    messages.extend(Message(note) for note in (*found.notes.values(), *found.remarks))
     state = state.but(slots=slots, facts=facts, partial=found.partial, pending=found.pending)
     if found.errors:
         refused, why = found.errors[0]
@@ -90,11 +90,7 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
     except rules.RuleInputError as exc:
         return impossible(t, form, state, messages, found, exc)
     if outcome.varies is not None:
-        value = slots[outcome.varies]
-        text = kb.message("ask_day", month=f"{value[:4]}年{int(value[5:])}月")
-        choices = (kb.messages["dont_know_choices"][0], kb.topic("cancel"))
-        return Step(state.but(asked=outcome.varies), (*messages, Message(text, choices)), form.intent,
-                    t.confidence(form.intent))
+        return _ask_day(t, form, state, messages, outcome.varies)
     assert outcome.result is not None
     finished = results.FINISHERS[form.finish](outcome.result, slots, facts, t.today, kb)
     if state.last is not None and state.last.form == form.intent:
@@ -105,6 +101,14 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
              **{k: v for k, v in facts.items() if k in KEPT_FACTS}}
     done = state.form_done().but(last=Last(form.intent, slots, facts, finished.result), known=known)
     return Step(done, (*messages, *finished.messages), form.intent, t.confidence(form.intent), finished.result)
+
+
+def _ask_day(t: TurnContext, form: Form, state: State, messages: list[Message], slot: str) -> Step:
+    """The day of a date given by its month, when the day changes the dates."""
+    value = state.slots[slot]
+    text = t.kb.message("ask_day", month=f"{value[:4]}年{int(value[5:])}月")
+    choices = (t.kb.messages["dont_know_choices"][0], t.kb.topic("cancel"))
+    return Step(state.but(asked=slot), (*messages, Message(text, choices)), form.intent, t.confidence(form.intent))
 
 
 def finish(t: TurnContext, form: Form, slots: dict[str, str], facts: dict[str, Any]) -> results.Finished | None:

@@ -153,3 +153,25 @@ def label_of(norm: str, part: re.Match[str] | None) -> str | None:
         earlier = norm[:part.start()]
         label = classify(earlier, False, earlier)
     return label[0] if label else None
+
+
+# "失効したため、…新しく発行してもらいました": issued anew after the old ones lapsed, not renewed early
+_LAPSED = re.compile(r"失効(?:した|して|後|の後)|(?:期限|きげん)(?:が)?切れ(?:た|て)(?:から|後|ので|ため)")
+
+
+def in_window(norm: str) -> bool | None:
+    """Whether a renewal said to be some time before the old expiry was inside its 3-month window;
+    None when not said, or when it could be either (3か月前: the window opens the day after)."""
+    if _LAPSED.search(norm):
+        return False
+    said = BEFORE_EXPIRY.search(norm)
+    if said is None or not RENEWED.search(norm):
+        return None
+    soon = said.group("soon")
+    if soon:
+        return soon not in ("半年", "1年", "一年")
+    n, unit = int(said.group("n")), said.group("unit")
+    days = n if unit == "日" else n * 7 if unit == "週間" else n * 30
+    if days < 85:
+        return True
+    return False if days > 95 else None

@@ -19,6 +19,7 @@ class Placement:
     values: dict[str, str] = field(default_factory=dict)  # slot -> ISO date or YYYY-MM
     facts: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # slot -> how a date the bot had to read was read
+    remarks: list[str] = field(default_factory=list)  # how the message was taken, of no one slot
     errors: list[tuple[str | None, str]] = field(default_factory=list)  # (slot, why it cannot be used)
     labelled: set[str] = field(default_factory=set)  # slots named by the words around their value
     other: dict[str, str] = field(default_factory=dict)  # dates named for another form's slot

@@ -42,7 +42,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
-    "swapped": (), "swapped_which": (),
+    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"),
 }
 
 
@@ -116,7 +116,19 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
             dates = [d for d in dates if d not in same_slot]
             if slot in state.slots:
                 out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
-    return dates
+    return [_as_month(d, state, out, kb) for d in dates]
+
+
+def _as_month(found: FoundDate, state: State, out: Placement, kb: Knowledge) -> FoundDate:
+    """A day said with doubt ("たぶん2021年4月1日", "4月1日頃") as its month: the dates are computed
+    when every day of that month gives the same ones, and the day is asked when not. Not a
+    birth date: a birthday is always a day, and nobody is unsure of theirs."""
+    parsed = found.found
+    if not found.hedged or not isinstance(parsed, ParsedDate) or (found.label or state.asked) in (None, "birth_date"):
+        return found
+    month = PartialDate(parsed.value.year, parsed.value.month, None)
+    out.remarks.append(kb.message("hedged_date", value=shown(parsed), month=f"{month.year}年{month.month}月"))
+    return replace(found, found=month)
 
 
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
@@ -251,6 +263,13 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
     # Words of correction point at what was said before; without them a date answers what is
     # asked, or another open question: an earlier answer is never changed without being asked to.
     # Right after the bot turned a date away, they point at that date ("R7.2.28の間違いでした").
+    asked_month = known(state, out).get(state.asked or "", "")
+    if len(dates) == 1 and len(asked_month) == 7 and dates[0][1].startswith(asked_month) and state.asked:
+        # "2021年4月の何日ですか?" answered "2021年4月1日です": that month's day
+        day = dates[0][0].found
+        assert isinstance(day, (ParsedDate, PartialDate))
+        _put(form, state, out, state.asked, day, today, kb)
+        return
     asked = state.asked if state.asked in open_slots else None
     month_of = [slot for slot in said if len(dates) == 1 and len(known(state, out)[slot]) == 7
                 and dates[0][1].startswith(known(state, out)[slot])]

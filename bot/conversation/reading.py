@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.conversation.dateparts import with_era
-from bot.conversation.labels import BEFORE_EXPIRY, NOT_SAME, RENEWED, SAME, classify, label_of, label_spans
+from bot.conversation.labels import NOT_SAME, SAME, classify, in_window, label_of, label_spans
 from bot.conversation.people import SELF, asked_for, disowned, owners_of
 from bot.conversation.rewording import ERA_NAMES, one_date_each
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
@@ -110,6 +110,7 @@ class FoundDate:
     restated: bool = False  # in brackets after another date, as the same date in another form
     vague: bool = False  # said by a relative word (先月, 昨日): without a label, only an answer to a question
     unsure: bool = False  # "1990年4月1日か11日": one of two days, the citizen is not sure which
+    hedged: bool = False  # "たぶん2021年4月1日", "4月1日頃": a day the citizen is not sure of
     owner: str | None = None  # whose date: "母(昭和20年…生まれ)", "私は1975年…" (a word of _PERSON)
 
 
@@ -213,6 +214,8 @@ def read(text: str, today: date) -> Reading:
             restated=bool(i and restating[i - 1]),
             vague=bool(_RELATIVE_DAY.search(said) or _RELATIVE_MONTH.search(said)),
             unsure=bool(_OR_DAY.match(normal(text[end:]))),
+            hedged=bool(_HEDGE_BEFORE.search(re.split(r"[、。,.!?\n]", normal(text[:start]))[-1])
+                        or _HEDGE_AFTER.match(normal(text[end:]))),
             owner=owners[i],
         ))
     dates = _without_restatements(tuple(items))
@@ -267,7 +270,7 @@ def read(text: str, today: date) -> Reading:
         dont_know=bool(_DONT_KNOW.search(norm)),
         foreign=foreign_said(text),
         not_foreign=bool(_NOT_FOREIGN.search(norm)),
-        in_window=_in_window(norm),
+        in_window=in_window(norm),
         no_stay_limit=bool(_NO_STAY_LIMIT.search(norm)),
         correction=bool(_CORRECTION.search(norm)),
         amending=bool(_AMENDING.search(norm)),
@@ -333,28 +336,6 @@ def _with_parts_of(parsed: Found, replaced: ParsedDate | PartialDate) -> Found:
         return parsed  # 2月29日 of a common year: asked for as typed
 
 
-# "失効したため、…新しく発行してもらいました": issued anew after the old ones lapsed, not renewed early
-_LAPSED = re.compile(r"失効(?:した|して|後|の後)|(?:期限|きげん)(?:が)?切れ(?:た|て)(?:から|後|ので|ため)")
-
-
-def _in_window(norm: str) -> bool | None:
-    """Whether a renewal said to be some time before the old expiry was inside its 3-month window;
-    None when not said, or when it could be either (3か月前: the window opens the day after)."""
-    if _LAPSED.search(norm):
-        return False
-    said = BEFORE_EXPIRY.search(norm)
-    if said is None or not RENEWED.search(norm):
-        return None
-    soon = said.group("soon")
-    if soon:
-        return soon not in ("半年", "1年", "一年")
-    n, unit = int(said.group("n")), said.group("unit")
-    days = n if unit == "日" else n * 7 if unit == "週間" else n * 30
-    if days < 85:
-        return True
-    return False if days > 95 else None
-
-
 # "生年月日を直したい", "発行日が間違っていました": which date is wrong, without the right one
 _FIX = re.compile(r"(?:直し|なおし|訂正し|修正し|変更し)(?:たい|て|ます|ていただ)|(?:間違|まちが)って(?:い)?(?:ました|た|る)")
 _BARE_NUMBERS = re.compile(rf"(?<![0-9年月日/.\-])([0-9]{{1,2}}){_NOT}([0-9]{{1,2}})(?![0-9]|\s*(?:年|月|日|がつ|にち))")
@@ -384,6 +365,8 @@ _ERA_PAIR = re.compile(rf"({ERA_NAMES}){_NOT}({ERA_NAMES})(?!\s*(?:[0-9]|元|が
 
 
 _APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日|証明書だけ|のままです|のままで")
+_HEDGE_BEFORE = re.compile(r"たぶん|多分|確か(?!め)|たしか(?!め)|おそらく|恐らく|だいたい|大体|およそ")
+_HEDGE_AFTER = re.compile(r"\s*(?:頃|ごろ|くらい|ぐらい|前後|あたり|辺り)|[^、。,.!?\n]{0,12}?(?:かも|と思|はず|気がし)")
 _OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|月)")  # "…4月1日か11日", "7月末か8月の頭"
 _BRACKETED = re.compile(r"\([^()]*\)")
 def _era_pair(norm: str) -> tuple[str, str] | None:
