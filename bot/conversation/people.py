@@ -63,3 +63,18 @@ def disowned(norm: str) -> str | None:
         return None
     label = classify(found.group(2), False, found.group(2))
     return label[0] if label else None
+
+
+def encode_births(births: dict[str, str]) -> str:
+    """Two people's birth dates, kept while the bot asks whose to compute: "私=1980-01-01;妻=1982-02-02"."""
+    return ";".join(f"{person}={value}" for person, value in births.items())
+
+
+def chosen_birth(norm: str, encoded: str) -> tuple[str, str] | None:
+    """(person, birth date) of the one of them `norm` names ("私の分から", "妻です"), if it names one."""
+    births = dict(pair.split("=", 1) for pair in encoded.split(";"))
+    named = {same_person(p) for p in re.findall(_PERSON, norm)} & set(births)
+    if len(named) != 1:
+        return None
+    person = named.pop()
+    return person, births[person]

@@ -27,7 +27,7 @@ from bot.conversation.dateparts import (
 )
 from bot.conversation.forms import Form
 from bot.conversation.parts import amend_part, lone_parts
-from bot.conversation.people import same_person
+from bot.conversation.people import chosen_birth, encode_births, same_person
 from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
@@ -42,7 +42,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
-    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"),
+    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"), "whose_first": ("values", "people"),
 }
 
 
@@ -54,6 +54,12 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
     when the message has words of correction. After a result it always may (nothing is asked).
     """
     out = Placement(apart=reading.apart)
+    births = state.facts.get("births")
+    if births and not reading.dates and "birth_date" in form.date_slots:
+        chosen = chosen_birth(normal(text), births)  # "私の分から": one of the two birth dates said
+        if chosen is not None:
+            out.facts["person"], out.values["birth_date"] = chosen
+            out.dropped.add("births")
     if form.date_slots:
         _place_dates(form, state, reading, out, today, kb, reading.correction if correcting is None else correcting)
         if not reading.dates:
@@ -111,9 +117,17 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
             # A date in brackets that disagrees with the one before it ("1990年5月10日(平成2年5月1日)") is one
             # person's date, typed two ways.
             people = slot == "birth_date" and not any(d.restated for d in same_slot)
+            owners = {same_person(d.owner): iso(d.found.value) for d in same_slot
+                      if d.owner is not None and isinstance(d.found, ParsedDate)}
+            dates = [d for d in dates if d not in same_slot]
+            if people and len(owners) == len(same_slot) == 2:
+                # "私は…生まれ、妻は…生まれ": kept, and the bot asks whose to compute first
+                out.facts["births"] = encode_births(owners)
+                out.remarks.append(kb.message("whose_first", values="、".join(same_slot.values()),
+                                              people="・".join(f"「{p}」" for p in owners)))
+                continue
             key = "two_birth_dates" if people else "two_dates_one_slot"
             out.errors.append((slot, kb.message(key, slot=form.slot(slot).label, values="、".join(same_slot.values()))))
-            dates = [d for d in dates if d not in same_slot]
             if slot in state.slots:
                 out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
     return [_as_month(d, state, out, kb) for d in dates]
