@@ -73,6 +73,18 @@ def _is_date(value: object) -> bool:
     return isinstance(value, str) and len(value) in (7, 10) and value[4] == "-"
 
 
+def _notes_by_month(result: Mapping[str, Any], days: Mapping[str, date]) -> Mapping[str, Any]:
+    """The result, its notes naming a date said by its month as that month ("発行日(2021年4月)"), not
+    as the day it was worked out on: any day of it gives the same dates."""
+    if not days or not result.get("notes"):
+        return result
+    notes = list(result["notes"])
+    for day in days.values():
+        said, month = f"({day.year}年{day.month}月{day.day}日)", f"({day.year}年{day.month}月)"
+        notes = [note.replace(said, month) for note in notes]
+    return {**result, "notes": notes}
+
+
 def _outcome(slots: Slots, run: Any, keys: tuple[str, ...]) -> Outcome:
     months, readings = _readings(slots)
     results: list[tuple[dict[str, date], dict[str, Any]]] = []
@@ -87,7 +99,7 @@ def _outcome(slots: Slots, run: Any, keys: tuple[str, ...]) -> Outcome:
         raise error
     distinct = {tuple(r[k] for k in keys) for _, r in results}
     if len(distinct) == 1:
-        return Outcome(results[0][1])
+        return Outcome(_notes_by_month(results[0][1], {m: results[0][0][m] for m in months}))
     varies = months[0]
     groups: list[Group] = []
     for days, result in results:

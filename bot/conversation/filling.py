@@ -18,7 +18,7 @@ from bot.conversation.forms import Form
 from bot.conversation.state import Last, State
 from bot.conversation.turn import Step, TurnContext
 from bot.knowledge.message import Message
-from bot.rules.dates import format_date
+from bot.rules.dates import Found, ParsedDate, PartialDate, format_date
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_day": ("month",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
@@ -232,7 +232,16 @@ def adds_to(t: TurnContext, state: State, last: Last) -> bool:
     return (_lacked(state, last) or (reading.foreign and not last.facts.get("foreign"))
             or (reading.not_foreign and bool(last.facts.get("foreign")))
             or (reading.part_label in last.slots and (reading.year or reading.month or reading.day) is not None)
-            or any(d.label in _SAME_PERSON_DATES for d in reading.dates))
+            or any(d.label in _SAME_PERSON_DATES for d in reading.dates)
+            or any(_in_month(d.found, value) for d in reading.dates for value in last.slots.values() if len(value) == 7))
+
+
+def _in_month(found: Found, month: str) -> bool:
+    """Whether a date gives the day of a date said by its month ("2021年4月頃" then "4月12日でした")."""
+    if isinstance(found, ParsedDate):
+        return found.value.isoformat().startswith(month)
+    return isinstance(found, PartialDate) and found.day is not None and found.month == int(month[5:]) \
+        and found.year in (None, int(month[:4]))
 
 
 # Dates told after a result that can only be of the same computation ("カードは…に受け取りました"):

@@ -29,7 +29,7 @@ _LABELS = re.compile("|".join((
 _CARD = re.compile(r"カード|かーど")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
 _EXPIRY_ASKED = re.compile(r"\s*(?:の)?(?:有効|ゆうこう)?(?:期限|きげん)(?:は|わ|って)\s*[??]?\s*")  # "…r4.5.6 期限は"
-_CERTIFICATE = re.compile(r"証明書|しょうめいしょ|jpki")
+_CERTIFICATE = re.compile(r"証明書|しょうめいしょ|ショウメイショ|jpki")
 _STAY = re.compile(r"在留|ざいりゅう|ビザ")
 RENEWED = re.compile(r"更新|こうしん")
 # A clause that ends like a label ("生年月日は", "発行日:", "在留期間の満了日") names the date after it.
@@ -115,7 +115,7 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
             labels.append(b)
         elif a and not after_is_next_label:
             labels.append(a)
-        elif b is None and _BOTH_TOPIC.search(before):
+        elif b is None and (_BOTH_TOPIC.search(before) or _BOTH_AFTER.match(after)):
             labels.append(("issued_on", True, False))  # "カードと証明書は2022年6月1日です": both that day
         else:
             labels.append(b)
@@ -123,7 +123,9 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
 
 
 _CARD_TOPIC = re.compile(r"カード\s*(?:は|:)?\s*$")
-_BOTH_TOPIC = re.compile(r"カード(?:と|も)(?:電子)?証明書(?:も)?\s*(?:は|:|も)?\s*$")
+_BOTH_TOPIC = re.compile(r"カード\s*(?:と|も|ト|モ)\s*(?:電子)?(?:証明書|ショウメイショ)(?:も|モ)?\s*(?:は|:|も|ハ|モ)?\s*$")
+# "2023年3月1日にカードと証明書" (no verb): both that day
+_BOTH_AFTER = re.compile(r"^\s*(?:に|で|ニ)?\s*(?:マイナンバー)?カード(?:と|も)(?:電子)?証明書(?:を|も)?\s*$")
 _ASKED_FIRST = re.compile(r"\s*(?:有効)?(?:期限|きげん)(?:は|って|いつ|を)?\s*(?:計算|けいさん|教えて|おしえて)?\s*[??]?\s*")
 
 

@@ -187,7 +187,8 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
                 continue
         _put(form, state, out, target, parsed, today, kb)
     if unlabelled:
-        _place_unlabelled(form, state, out, unlabelled, today, kb, correcting)
+        _place_unlabelled(form, state, out, unlabelled, today, kb, correcting,
+                          card_same_day=reading.card_too and state.asked == "card_issued_on")
     if not dates:
         lone_parts(form, state, reading, out, kb, today)
     elif reading.parts_after_dates:
@@ -215,7 +216,8 @@ def _only_said(form: Form, state: State) -> str | None:
 
 def _same_month(form: Form, state: State, month: int) -> str | None:
     """The one date said in this month: "いや、やっぱり5月7日です" after 1990年5月6日 and 2022年6月6日."""
-    said = [name for name in form.date_slots if name in state.slots and part_of(state.slots[name], "month") == month]
+    said = [name for name in form.date_slots if name in state.slots and part_of(state.slots[name], "month") == month
+            and not (name == "card_issued_on" and state.facts.get("card_same"))]  # the certificates' own day
     return said[0] if len(said) == 1 else None
 
 
@@ -230,6 +232,8 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
     note = parsed.understood_as if isinstance(parsed, ParsedDate) else None
     if isinstance(parsed, PartialDate) and parsed.year is None:
         old = out.values.get(slot) or state.slots.get(slot)
+        if old is not None and len(old) == 7 and int(old[5:]) == parsed.month and parsed.day is not None:
+            old = f"{old}-01"  # "3月15日です" after "2022年の3月ごろ": the day of that month, in its year
         if old is not None and len(old) == 10 and not parsed.month_end:  # a correction keeps its year
             try:
                 value = iso(parsed.on(int(old[:4])))
@@ -267,7 +271,7 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
 
 
 def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tuple[FoundDate, str]], today: date,
-                      kb: Knowledge, correcting: bool) -> None:
+                      kb: Knowledge, correcting: bool, card_same_day: bool = False) -> None:
     # "生年月日1985年13月5日、カード2020年5月5日", "誕生日は4月10日、年は忘れました。…2022年6月1日": not the birth date
     refused = {slot for slot, _ in out.errors} | ({out.partial.slot} if out.partial else set())
     open_slots = [s.name for s in form.open_slots({**state.slots, **out.values}, {**state.facts, **out.facts},
@@ -277,16 +281,16 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
     # Words of correction point at what was said before; without them a date answers what is
     # asked, or another open question: an earlier answer is never changed without being asked to.
     # Right after the bot turned a date away, they point at that date ("R7.2.28の間違いでした").
-    asked_month = known(state, out).get(state.asked or "", "")
-    if len(dates) == 1 and len(asked_month) == 7 and dates[0][1].startswith(asked_month) and state.asked:
-        # "2021年4月の何日ですか?" answered "2021年4月1日です": that month's day
+    asked = state.asked if state.asked in open_slots else None
+    month_of = [slot for slot in known(state, out) if len(dates) == 1 and len(known(state, out)[slot]) == 7
+                and dates[0][1].startswith(known(state, out)[slot])]
+    if len(month_of) == 1 and (asked is None or month_of[0] == state.asked or card_same_day):
+        # "2021年4月の何日ですか?" answered "2021年4月1日です", "2021年4月頃" mended after the result
+        # by "2021年4月12日でした", or "…。カードも同日です": that month's day
         day = dates[0][0].found
         assert isinstance(day, (ParsedDate, PartialDate))
-        _put(form, state, out, state.asked, day, today, kb)
+        _put(form, state, out, month_of[0], day, today, kb)
         return
-    asked = state.asked if state.asked in open_slots else None
-    month_of = [slot for slot in said if len(dates) == 1 and len(known(state, out)[slot]) == 7
-                and dates[0][1].startswith(known(state, out)[slot])]
     if asked is not None and len(month_of) == 1 and _fits((asked,), [dates[0][1]], state, out, today):
         # "先月、証明書を発行…" then, asked for the card's day, "2026年11月10日です": the certificates'
         # day in that month, or the card's? asked, not guessed
