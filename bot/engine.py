@@ -23,10 +23,12 @@ from bot.knowledge.yamlfile import load, strip_lines
 from bot.operations import privacy
 from bot.operations.settings import Settings
 from bot.stores.sessions import MemoryStore, SessionStore, SqliteStore
+from bot.text import nfkc_folded
 from bot.understanding.analyzer import Analyzer
 from bot.understanding.intents import Intent, load_intents
 from bot.understanding.matcher import Matcher, MatcherConfig
 from bot.understanding.normalize import Normalizer, load_lexicon
+from bot.understanding.sentences import questions
 from bot.understanding.tokenizer import shared_tokenizer
 
 SESSION_ID_MAX = 128
@@ -49,6 +51,9 @@ _SESSION_ID = re.compile(rf"[A-Za-z0-9_:.\-]{{1,{SESSION_ID_MAX}}}")
 # A channel that keys its conversations itself (LINE, by its users) names them "<channel>:<key>"
 # and reserves the prefix (Bot.reserve_keys): only that channel may use such an id.
 CHANNEL_KEY_SEPARATOR = ":"
+# A message's questions matched one by one (beyond the whole message): the answer says at most
+# the first three topics besides its own; a longer list is a form, not a question.
+_MOST_QUESTIONS = 4
 
 
 def channel_session_id(channel: str, key: str) -> str:
@@ -262,7 +267,10 @@ class Bot:
             today = self.today()
             rest = conversation.after_cancel_words(masked.text)  # "最初から。<a request>": the request too
             rest_match = core.matcher.match(rest) if rest else None
-            step = conversation.step(state, conversation.UserTurn(masked.text, match, rest_match), today,
+            # "…忘れました。どうすればいいですか?また、更新に必要なものは?": each question matched alone too
+            asked = questions(nfkc_folded(masked.text))
+            each = tuple(core.matcher.match(q) for q in asked[:_MOST_QUESTIONS]) if len(asked) > 1 else ()
+            step = conversation.step(state, conversation.UserTurn(masked.text, match, rest_match, each), today,
                                      core.knowledge, core.context, core.dialogue)
             messages = list(step.messages)
             if masked.kinds:
@@ -271,7 +279,7 @@ class Bot:
                 # A question answered outright leaves nothing to remember: storing the empty
                 # state would cost a write per turn and tell the next turn nothing new.
                 self.store.save(sid, step.state.to_json())
-        turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result)
+        turn = Turn(sid, step.intent, step.confidence, tuple(messages), step.result, {"also": step.also})
         if self._on_turn is not None:
             self._on_turn(TurnEvent(sid, channel, masked.text, turn, step.answered, step.gave_up,
                                     step.state.municipality, masked.kinds, match.names, today))

@@ -7,16 +7,21 @@ message already says); `follow_up` reads a short message in the topic just answe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from bot.conversation import context, filling, placing, results
 from bot.conversation.forms import FORMS, Form
-from bot.conversation.reading import is_question
+from bot.conversation.people import same_person
+from bot.conversation.reading import is_question, normal
 from bot.conversation.state import State
 from bot.conversation.turn import Step, TurnContext
 from bot.knowledge.message import Message
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {"reused": ("values",), "from_result": ("value",)}
+# "妻の分をお願いします", "母の期限を計算して", "家族の期限を知りたい" (not "妻の分を代わりに更新できる?")
+_SOMEONES_EXPIRY = re.compile(r"の(?:分|ぶん)(?:を|も)?\s*(?:お願い|おねがい|計算|けいさん|教えて|おしえて|知りたい)"
+                              r"|の(?:電子証明書の|証明書の|カードの)?(?:有効)?期限(?:を|が|は)?\s*(?:知りたい|教えて|計算)")
 
 
 def answer(t: TurnContext, state: State, intent: str | None = None, score: float | None = None) -> Step:
@@ -97,8 +102,11 @@ def fresh(t: TurnContext, state: State) -> Step:
         )
         return Step(general.state, general.messages + offer, form.intent, general.confidence)
     # What the person said earlier in this conversation is not asked again; the reply says it was reused.
-    reused = {k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
-    facts = {k: v for k, v in state.known.items() if k in filling.KEPT_FACTS}  # "外国人です" said before
+    # Not for someone else ("では妻の分をお願いします" after the writer's own).
+    whose = t.reading.whose
+    other = whose is not None and same_person(whose) != same_person(state.known.get("person") or "私")
+    reused = {} if other else {k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
+    facts = {k: v for k, v in state.known.items() if k in filling.KEPT_FACTS and not other}  # "外国人です" said before
     state = state.form_done().but(form=form.intent, slots=reused, facts=facts)
     step = filling.advance(t, form, state, found)
     if reused:
@@ -118,6 +126,10 @@ def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -
     """The form a new message starts: the matched one, unless the dates in it say otherwise."""
     match = t.match
     form = FORMS.get(match.intent or "")
+    whose = t.reading.whose
+    if form is not FORMS["calc_expiry"] and whose is not None and same_person(whose) != "私" \
+            and _SOMEONES_EXPIRY.search(normal(t.text)):
+        return FORMS["calc_expiry"]  # "では妻の分をお願いします", "家族の期限を知りたい": a computation for them
     if form is None and not t.has_dates:
         return None  # no form asked for and no date given: most questions, answered from knowledge
     calc = reading("calc_expiry")

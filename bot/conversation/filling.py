@@ -31,7 +31,7 @@ _RESULT_NAMES = {"user_certificate_expires_on": "利用者証明用", "signature
                  "card_expires_on": "カード", "renewal_opens_on": "更新の受付開始", "opens_on": "更新の受付開始"}
 # Of the person, what a second computation in the same conversation need not ask again.
 KEPT = ("birth_date", "residence_expires_on")
-KEPT_FACTS = ("foreign", "no_stay_limit")
+KEPT_FACTS = ("foreign", "no_stay_limit", "person")
 
 
 def shown(value: str) -> str:

@@ -13,7 +13,7 @@ from bot.text import nfkc_folded as normal
 
 # People a citizen asks for. Whose a date is: the person named just before it ("私は…", "母(…");
 # whose dates are asked about: "母の証明書の期限", "妻の分" (not "私と夫の": two people).
-_PERSON = (r"祖母|祖父|母親|父親|義母|義父|母|父|妻|夫|主人|私|わたし|自分|長男|長女|次男|次女|三男|三女|娘|息子|孫"
+_PERSON = (r"祖母|祖父|母親|父親|義母|義父|母|父|妻|夫|主人|私|わたし|自分|長男|長女|次男|次女|三男|三女|娘|息子|孫|家族"
            r"|姉|兄|妹|弟|子ども|子供|こども")
 _OWNER = re.compile(rf"({_PERSON})(?:は|が|の|も|\(|\s|(?=[0-9]|昭和|平成|令和|$))")  # "長女2010年9月9日"
 _WHOSE = re.compile(rf"((?:{_PERSON})(?:(?:と|や|、)(?:{_PERSON}))*)の(?:(?:(?:電子)?証明書の|カードの|分の?)?(?:有効)?期限"

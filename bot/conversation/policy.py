@@ -34,7 +34,7 @@ from bot.understanding.matcher import MatchResult
 __all__ = ["MESSAGE_FIELDS", "Config", "Step", "UserTurn", "cancel_rest", "step"]
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "cancelled": (), "restarted": (), "municipality_set": ("name",), "more_label": (),
+    "cancelled": (), "restarted": (), "municipality_set": ("name",), "more_label": (), "what_was_wrong": (),
 }
 DEFAULTS = Config()
 _CANCEL = re.compile(
@@ -113,6 +113,10 @@ def _with_fee(t: TurnContext, state: State, out: Step) -> Step:
     return out if fee is None else out.but(messages=out.messages + fee.messages)
 
 
+_ONLY_WRONG = re.compile(r"(?:(?:いや|いえ|いいえ)[、,\s]*)?(?:違う|ちがう|違います|ちがいます|違いますね|間違ってる|間違っています|まちがってる)"
+                         r"(?:よ|けど|んだけど|みたい|です)?[。!?\s]*")
+
+
 def _run(t: TurnContext, state: State) -> Step:
     rest = cancel_rest(t.text, t.match)
     if rest is not None:
@@ -128,10 +132,35 @@ def _run(t: TurnContext, state: State) -> Step:
         reopened = filling.reopen(t, state, state.last, FORMS[state.last.form])
         if reopened is not None:
             return reopened
+    if state.last is not None and _ONLY_WRONG.fullmatch(normal(t.text).strip()):
+        # "いや、違う" right after a result: which date, is asked (it was "not a question of ours")
+        return Step(state, (Message(t.kb.message("what_was_wrong")),), state.last.form, 1.0)
     followed = answering.follow_up(t, state)
     if followed is not None:
         return followed
-    return fresh(t, state)
+    return _also(t, fresh(t, state))
+
+
+def _also(t: TurnContext, step: Step) -> Step:
+    """The message's other questions ("…どうすればいいですか。また、更新に必要なものは?"): each topic
+    the matcher is sure of, asked alone, is answered after the whole message's own, by the
+    first (short) part of its answer under its name, with its button for the rest. Not in a
+    form, and not the fee or the window beside a result (the form answers those itself)."""
+    if step.state.form is not None or not step.answered or not t.turn.each:
+        return step
+    kb, seen, also = t.kb, {step.intent}, []
+    for match in t.turn.each:
+        intent = match.intent
+        if intent is None or match.ambiguous or intent in seen or intent not in kb.answers \
+                or intent not in kb.messages["topics"] or (step.result is not None and intent in FORMS):
+            continue
+        seen.add(intent)
+        also.append(intent)
+    messages = list(step.messages)
+    for intent in also:
+        first = kb.render(intent, t.municipality, today=t.today)[0]
+        messages.append(first.but(text=f"【{kb.topic(intent)}】\n{first.text}", quick_replies=(kb.topic(intent),)))
+    return step.but(messages=tuple(messages), also=tuple(also)) if also else step
 
 
 def _cancel(t: TurnContext, state: State, rest: str) -> Step:
@@ -141,9 +170,10 @@ def _cancel(t: TurnContext, state: State, rest: str) -> Step:
         # "最初から。母の分の期限を計算したい", "キャンセルして、窓口の場所を教えて": the whole matched
         # "cancel"; the request after the cancel words is what is answered
         t = replace(t, turn=replace(t.turn, match=t.turn.rest_match))
-    if rest and t.match.intent not in (None, "cancel"):
-        # "最初から。生年月日は…" or "やめて、手数料は?": end the form, then take the rest as new.
-        after = fresh(t, state)
+    after = fresh(t, state) if rest and t.match.intent != "cancel" else None
+    if after is not None and (after.answered or after.state.form is not None):
+        # "最初から。生年月日は…", "やめて、手数料は?", "最初から。家族の期限を知りたい": end the form,
+        # then take the rest as new
         key = "restarted" if was is not None and after.state.form == was else "cancelled"
         return after.before(Message(t.kb.message(key))) if was is not None else after
     menu = tuple(t.kb.topic(i) for i in t.kb.messages["menu"][:4])

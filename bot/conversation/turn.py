@@ -42,6 +42,8 @@ class UserTurn:
     # "最初から。母の分の期限を計算したい": what follows the cancel words, matched alone (the whole
     # message matches "cancel"); None when nothing follows them
     rest_match: MatchResult | None = None
+    # "手数料は?代理人でもできる?": each question of a message with more than one, matched alone
+    each: tuple[MatchResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,11 @@ class Step:
     result: dict[str, Any] | None = None
     answered: bool = True  # False: out of domain, the bot had to ask which topic, or it gave up
     gave_up: bool = False  # the form ended after too many answers it could not read
+    also: tuple[str, ...] = ()  # the topics of the message's other questions, answered after its own
 
     def before(self, *messages: Message) -> Step:
         return Step(self.state, (*messages, *self.messages), self.intent, self.confidence, self.result,
-                    self.answered, self.gave_up)
+                    self.answered, self.gave_up, self.also)
 
     def but(self, **changes: Any) -> Step:
         return copied(self, changes)

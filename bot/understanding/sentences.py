@@ -84,3 +84,33 @@ def asking_part(text: str) -> str:
     parts = sentences(text)
     picked = asking(parts)
     return "".join(p for p, keep in zip(parts, picked) if keep) if picked else ""
+
+
+# Inside one sentence, a second question joined by a connective ("…ですか、また…できますか") or a
+# numbered item ("①…②…").
+_JOINED = re.compile(r"(?<=[、,\s])(?=(?:また|それと|それから|あと|ついでに|あわせて|併せて)[、,\s]?)|(?=[①②③④⑤⑥⑦⑧⑨])")
+
+
+def questions(text: str) -> list[str]:
+    """The separate questions of a normalised message: each part that asks, with the sentence
+    before a bare request that says nothing of its topic ("…忘れました。どうすればいいですか").
+
+    >>> questions("先月引っ越しました。手数料はいくらですか?代理人でもできますか?")
+    ['手数料はいくらですか?', '代理人でもできますか?']
+    >>> questions("暗証番号を忘れました。どうすればいいですか。また、更新に必要なものは?")
+    ['暗証番号を忘れました。どうすればいいですか。', 'また、更新に必要なものは?']
+    >>> questions("手数料はかかりますか、それと受付時間を教えてください")
+    ['手数料はかかりますか、', 'それと受付時間を教えてください']
+    """
+    parts = [piece for sentence in sentences(text) for piece in _JOINED.split(sentence) if piece.strip()]
+    found: list[str] = []
+    for i, part in enumerate(parts):
+        if not asks(part.rstrip("、, ")):
+            continue
+        if i and len(_TOPIC_CHARS.findall(part)) < 3:
+            if found and found[-1] == parts[i - 1]:
+                found[-1] += part
+                continue
+            part = parts[i - 1] + part
+        found.append(part)
+    return found
