@@ -20,7 +20,7 @@ from bot.knowledge.message import Message
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {"reused": ("values",), "from_result": ("value",)}
 # "妻の分をお願いします", "母の期限を計算して", "家族の期限を知りたい" (not "妻の分を代わりに更新できる?")
-_SOMEONES_EXPIRY = re.compile(r"の(?:分|ぶん)(?:を|も)?\s*(?:お願い|おねがい|計算|けいさん|教えて|おしえて|知りたい)"
+_SOMEONES_EXPIRY = re.compile(r"の(?:分|ぶん)(?:を|も)?\s*(?:お願い|おねがい|計算|けいさん|教えて|おしえて|知りたい|[。!?]*$)"
                               r"|の(?:電子証明書の|証明書の|カードの)?(?:有効)?期限(?:を|が|は)?\s*(?:知りたい|教えて|計算)")
 
 
@@ -106,6 +106,12 @@ def fresh(t: TurnContext, state: State) -> Step:
     whose = t.reading.whose
     other = whose is not None and same_person(whose) != same_person(state.known.get("person") or "私")
     reused = {} if other else {k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
+    if reused and found.errors and not found.values:
+        # "1968年3月3日" after someone's result: no issue day (before 2016), so a birth date, of someone
+        # else: their computation, not the earlier person's birth date with this as its issue day
+        alone = filling.place(t, form, State(form=form.intent))
+        if "birth_date" in alone.values and not alone.errors:
+            found, reused = alone, {}
     facts = {k: v for k, v in state.known.items() if k in filling.KEPT_FACTS and not other}  # "外国人です" said before
     state = state.form_done().but(form=form.intent, slots=reused, facts=facts)
     step = filling.advance(t, form, state, found)
@@ -139,6 +145,8 @@ def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -
     calc_dates = calc.labelled & {"birth_date", "issued_on"}
     if form is FORMS["renewal_window"] and calc_dates and "expires_on" not in calc.other:
         return FORMS["calc_expiry"]  # "いつから更新できる? 生年月日は…、発行は…": the dates decide
+    if form is FORMS["fee"] and "birth_date" in calc.labelled and calc.labelled & {"issued_on", "card_issued_on"}:
+        return FORMS["calc_expiry"]  # "…生まれ、…に受け取りました。期限と…お金がかかるか": the fee comes with it
     if form is FORMS["calc_expiry"] and not calc.values and "expires_on" in calc.other:
         return FORMS["renewal_window"]  # "期限は2027/7/15、いつまで使える?"
     if form is None and "birth_date" in calc.labelled and (match.intent is None or not is_question(t.text)

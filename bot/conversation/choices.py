@@ -52,7 +52,7 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
         elif not (facts.get("card_differs") or facts.get("renewed")) and reading.yes \
                 or reading.same and (reading.card_too or not facts.get("renewed")):  # "同じ日" said: it is
             out.facts["card_same"] = True
-        elif reading.no:
+        elif reading.no and not reading.dates:  # not "いや、やっぱり2021年4月3日でした" (a correction)
             out.facts["card_differs"] = True
     elif asked == "issued_on" and "card_issued_on" in slots and "issued_on" not in out.values \
             and (reading.same or reading.yes):

@@ -215,6 +215,22 @@ def card_matters(slots: Slots, facts: Facts) -> bool:
     return False
 
 
+# The first certificates on a card were issued in January 2016; the earliest of them could be
+# renewed in its window from October 2019 (a 5th birthday in January 2020).
+FIRST_RENEWALS_FROM = date(2019, 10, 1)
+
+
+def could_be_renewal(slots: Slots, facts: Facts) -> bool:
+    """Whether the issue day, said without how (the question asks for 発行 or 前回更新), could be
+    a renewal in the old certificate's window that the 6th-birthday rule lengthens: then the card's
+    day is asked (the same day: a first issue; earlier: a renewal, and the old expiry is asked)."""
+    if card_known(slots, facts) or facts.get("renewed") or "issued_on" not in slots:
+        return False
+    if slots["issued_on"] < FIRST_RENEWALS_FROM.isoformat():
+        return False
+    return previous_matters(slots, facts)
+
+
 def applied_matters(slots: Slots, facts: Facts) -> bool:
     """Whether the card's application day could change its expiry: issued from 2022-04-01 to a year
     later to someone 18 or 19 on that day, whose card would then run 5 years instead of 10."""

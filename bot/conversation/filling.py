@@ -67,6 +67,8 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
     if "card_issued_on" in found.values:  # a date the user gave beats "same day" or "don't know"
         facts.pop("card_same", None)
         facts.pop("card_unknown", None)
+    if "previous_expires_on" in found.values:  # "前の期限は…でした" after "わからない": its caveat goes too
+        facts.pop("previous_unknown", None)
     if facts.get("card_same") and "issued_on" in slots:
         slots["card_issued_on"] = slots["issued_on"]
     if received:
@@ -93,7 +95,8 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
         return _ask_day(t, form, state, messages, outcome.varies)
     assert outcome.result is not None
     finished = results.FINISHERS[form.finish](outcome.result, slots, facts, t.today, kb)
-    if state.last is not None and state.last.form == form.intent:
+    if state.last is not None and state.last.form == form.intent \
+            and facts.get("person") == state.last.facts.get("person"):  # not another person's dates
         changed = _changes(state.last.result, finished.result, kb.message("changed_none"))
         if changed:
             messages.append(Message(kb.message("changed", lines="、".join(changed))))

@@ -50,10 +50,13 @@ def _remembered(condition: Condition) -> Condition:
 CONDITIONS: dict[str, Condition] = {
     "always": lambda slots, facts: True,
     # The card's day is asked only when it could cut the certificates short.
+    # The card's day is asked when it could cut the certificates short, or when the issue day could
+    # be a renewal that the 6th-birthday rule lengthens (an earlier card's day says it was one).
     "card_matters": _remembered(lambda slots, facts: not facts.get("card_unknown")
-                                and compute.card_matters(slots, facts)),
-    # The 6th-birthday rule can apply only to a renewal in the 3 months before the old expiry.
-    "renewed_in_window": _remembered(lambda slots, facts: _renewed(slots, facts)
+                                and (compute.card_matters(slots, facts) or compute.could_be_renewal(slots, facts))),
+    # The 6th-birthday rule can apply only to a renewal in the 3 months before the old expiry; when
+    # the card's day is not known, nor then whether the issue day was a renewal, it is asked too.
+    "renewed_in_window": _remembered(lambda slots, facts: (_renewed(slots, facts) or bool(facts.get("card_unknown")))
                                      and compute.previous_matters(slots, facts)),
     "period_of_stay": lambda slots, facts: bool(facts.get("foreign"))
     and not facts.get("no_stay_limit") and not facts.get("residence_unknown"),

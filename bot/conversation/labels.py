@@ -24,7 +24,7 @@ _LABELS = re.compile("|".join((
     r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード\s*(?:は|:)?\s*$)",
     r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|キゲン|切れ|まで)",
     r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい|シンセイ|モウシコ)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト|発効)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|受領|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト|発効)",
 )))
 _CARD = re.compile(r"カード|かーど")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
@@ -36,18 +36,19 @@ RENEWED = re.compile(r"更新|こうしん")
 _ENDS_AS_LABEL = re.compile(r"(?:は|が|も|:|=|→|って|とは|日|び|日付|月日|期限|満了日?|期間)\s*$")
 _DELIMS = re.compile(r"[、。,.!?;\n]")
 
-SAME = re.compile(r"同じ|おなじ|一緒|いっしょ|同時|どうじ|同日")
+SAME = re.compile(r"同じ|おなじ|オナジ|一緒|いっしょ|イッショ|同時|どうじ|同日")
 NOT_SAME = re.compile(r"(?:同じ|おなじ|一緒|いっしょ|同日)(?:日|ひ)?(?:じゃ|では|で)(?:なく|なかっ|ない|ありません)")
 # "期限の1か月前に更新した": inside the 3-month window (the 6th-birthday rule), or outside it.
 BEFORE_EXPIRY = re.compile(r"(?:期限|満了|切れる)(?:が切れる|の|より)?\s*(?:(?P<n>[0-9]{1,3})\s*(?P<unit>か月|ヶ月|カ月|ケ月|ヵ月|日|週間)"
                             r"|(?P<soon>少し|直|すぐ|ちょっと|数日|半年|1年|一年))\s*(?:前|まえ)")
 
 
-def classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | None:
+def classify(clause: str, after: bool, around: str, wider: str = "") -> tuple[str, bool, bool] | None:
     """(slot, card_too, renewed) for the label in a clause: the first one after a date, the last before it.
 
     Whether an issue word is about the card or the certificates is read from `around`,
-    both clauses of the date ("カードは2019年4月1日に受け取りました").
+    both clauses of the date ("カードは2019年4月1日に受け取りました"); a period of stay also from
+    `wider`, the clause before them ("在留期間は更新していて、正しくは2029年4月30日まででした").
     """
     clause = BEFORE_EXPIRY.sub("", clause)
     if after and (_ASKS_EXPIRY.match(clause) or _EXPIRY_ASKED.fullmatch(clause)):
@@ -61,7 +62,7 @@ def classify(clause: str, after: bool, around: str) -> tuple[str, bool, bool] | 
     if slot == "birth_date" and match.group(0) == "生" and not after:
         return None
     card_too = renewed = False
-    if slot == "expires_on" and _STAY.search(around):
+    if slot == "expires_on" and _STAY.search(around + wider):
         slot = "residence_expires_on"  # "在留期間があります(2031年8月31日まで)"
     if slot == "card_applied_on" and _CERTIFICATE.search(around) and not _CARD.search(around):
         slot = "issued_on"  # certificates are issued at the counter the day they are asked for
@@ -103,7 +104,8 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
         after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
                                and _only_label_at_end(after))
         around = before + after
-        b, a = classify(before, False, around), classify(after.lstrip(), True, around)
+        wider = gap[-2] if len(gap) > 1 else ""
+        b, a = classify(before, False, around, wider), classify(after.lstrip(), True, around, wider)
         # A label before the date wins, but "期限 S58.4.1生": 期限 is what is asked (no expiry is a birth
         # date); and "カードは" alone before it is the topic, which the date's own words decide
         # ("マイナンバーカードは2022年3月20日に申請して": the application day).

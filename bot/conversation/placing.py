@@ -42,7 +42,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
-    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"), "whose_first": ("values", "people"),
+    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"), "hedged_birth": ("value",), "whose_first": ("values", "people"),
 }
 
 
@@ -138,6 +138,8 @@ def _as_month(found: FoundDate, state: State, out: Placement, kb: Knowledge) -> 
     when every day of that month gives the same ones, and the day is asked when not. Not a
     birth date: a birthday is always a day, and nobody is unsure of theirs."""
     parsed = found.found
+    if found.hedged and isinstance(parsed, ParsedDate) and (found.label or state.asked) == "birth_date":
+        out.remarks.append(kb.message("hedged_birth", value=shown(parsed)))  # "たぶん1979年3月31日" (a proxy's)
     if not found.hedged or not isinstance(parsed, ParsedDate) or (found.label or state.asked) in (None, "birth_date"):
         return found
     month = PartialDate(parsed.value.year, parsed.value.month, None)

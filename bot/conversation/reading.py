@@ -209,7 +209,8 @@ def read(text: str, today: date) -> Reading:
         items.append(FoundDate(
             parsed, label[0] if label else None, bool(label and label[1]), bool(label and label[2]), replaces,
             # "先月の誕生日" is a birthday that came round, never the day one was born
-            relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and _PAST_DAY.search(said))
+            relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and (
+                _PAST_DAY.search(said) or _DONE.match(normal(text[end:]))))
             or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
             restated=bool(i and restating[i - 1]),
             vague=bool(_RELATIVE_DAY.search(said) or _RELATIVE_MONTH.search(said)),
@@ -365,6 +366,7 @@ _ERA_PAIR = re.compile(rf"({ERA_NAMES}){_NOT}({ERA_NAMES})(?!\s*(?:[0-9]|元|が
 
 
 _APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日|証明書だけ|のままです|のままで")
+_DONE = re.compile(r"[^、。!?\n]{0,16}?(?:ました|った|した|てきた|てもらった)(?:[、。!?\s]|$)")  # "今日…受け取りました"
 _HEDGE_BEFORE = re.compile(r"たぶん|多分|確か(?!め)|たしか(?!め)|おそらく|恐らく|だいたい|大体|およそ")
 _HEDGE_AFTER = re.compile(r"\s*(?:頃|ごろ|くらい|ぐらい|前後|あたり|辺り)|[^、。,.!?\n]{0,12}?(?:かも|と思|はず|気がし)")
 _OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|月)")  # "…4月1日か11日", "7月末か8月の頭"
