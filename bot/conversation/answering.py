@@ -105,7 +105,9 @@ def fresh(t: TurnContext, state: State) -> Step:
     # Not for someone else ("では妻の分をお願いします" after the writer's own).
     whose = t.reading.whose
     other = whose is not None and same_person(whose) != same_person(state.known.get("person") or "私")
-    reused = {} if other else {k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
+    waiting = state.known.get("others", {}).get(same_person(whose)) if other and whose else None
+    reused = {k: v for k, v in (waiting or {}).items() if k not in found.values} if other else {
+        k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
     if reused and found.errors and not found.values:
         # "1968年3月3日" after someone's result: no issue day (before 2016), so a birth date, of someone
         # else: their computation, not the earlier person's birth date with this as its issue day

@@ -15,6 +15,7 @@ from bot import rules
 from bot.conversation import placing, results
 from bot.conversation.compute import birthday_after
 from bot.conversation.forms import Form
+from bot.conversation.people import decoded_births
 from bot.conversation.state import Last, State
 from bot.conversation.turn import Step, TurnContext
 from bot.knowledge.message import Message
@@ -24,7 +25,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_day": ("month",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "received": ("values",), "corrected": ("slot", "value"), "changed": ("lines",),
     "changed_none": (), "reprompt_date_error": ("reason",), "reprompt_no_date": (), "reprompt_choice": (),
-    "resume": (), "give_up": (), "rule_error": ("reason",),
+    "resume": (), "give_up": (), "rule_error": ("reason",), "next_person": ("person",), "next_person_reply": ("person",),
 }
 # Of a result, the dates a correction can change, as the bot names them.
 _RESULT_NAMES = {"user_certificate_expires_on": "利用者証明用", "signature_certificate_expires_on": "署名用",
@@ -102,8 +103,27 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
             messages.append(Message(kb.message("changed", lines="、".join(changed))))
     known = {**state.known, **{k: v for k, v in slots.items() if k in KEPT and len(v) == 10},
              **{k: v for k, v in facts.items() if k in KEPT_FACTS}}
+    after: tuple[Message, ...] = ()
+    others = next_people(slots, facts)
+    if others:  # "私と妻の期限を…": the other one's dates wait for "妻の分"
+        known["others"] = {**state.known.get("others", {}), **others}
+        person = next(iter(others))
+        after = (Message(kb.message("next_person", person=person), (kb.message("next_person_reply", person=person),)),)
     done = state.form_done().but(last=Last(form.intent, slots, facts, finished.result), known=known)
-    return Step(done, (*messages, *finished.messages), form.intent, t.confidence(form.intent), finished.result)
+    return Step(done, (*messages, *finished.messages, *after), form.intent, t.confidence(form.intent),
+                finished.result)
+
+
+def next_people(slots: dict[str, str], facts: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The other person of two whose birth dates came in one message: their birth date, and the
+    certificates' and card's days when the message said they were both people's ("二人とも…")."""
+    births = facts.get("births")
+    if not births or "birth_date" not in slots:
+        return {}
+    days: tuple[str, ...] = ("issued_on", "card_issued_on") if facts.get("births_shared") else ()
+    shared = {k: slots[k] for k in days if k in slots}
+    return {person: {"birth_date": birth, **shared} for person, birth in decoded_births(births).items()
+            if birth != slots["birth_date"]}
 
 
 def _ask_day(t: TurnContext, form: Form, state: State, messages: list[Message], slot: str) -> Step:

@@ -70,9 +70,17 @@ def encode_births(births: dict[str, str]) -> str:
     return ";".join(f"{person}={value}" for person, value in births.items())
 
 
+def decoded_births(encoded: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in encoded.split(";"))
+
+
+# "二人とも2022年5月1日に", "どちらも同じ日に": the other dates are both people's
+BOTH_PEOPLE = re.compile(r"二人とも|ふたりとも|2人とも|両方とも|どちらも|ともに|一緒に|いっしょに|同じ日に")
+
+
 def chosen_birth(norm: str, encoded: str) -> tuple[str, str] | None:
     """(person, birth date) of the one of them `norm` names ("私の分から", "妻です"), if it names one."""
-    births = dict(pair.split("=", 1) for pair in encoded.split(";"))
+    births = decoded_births(encoded)
     named = {same_person(p) for p in re.findall(_PERSON, norm)} & set(births)
     if len(named) != 1:
         return None

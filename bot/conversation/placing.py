@@ -27,7 +27,7 @@ from bot.conversation.dateparts import (
 )
 from bot.conversation.forms import Form
 from bot.conversation.parts import amend_part, lone_parts
-from bot.conversation.people import chosen_birth, encode_births, same_person
+from bot.conversation.people import BOTH_PEOPLE, chosen_birth, encode_births, same_person
 from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
 from bot.conversation.reading import FoundDate, Reading, normal
@@ -55,13 +55,14 @@ def place(form: Form, state: State, reading: Reading, text: str, today: date, kb
     """
     out = Placement(apart=reading.apart)
     births = state.facts.get("births")
-    if births and not reading.dates and "birth_date" in form.date_slots:
+    if births and not reading.dates and "birth_date" in form.date_slots and "birth_date" not in state.slots:
         chosen = chosen_birth(normal(text), births)  # "私の分から": one of the two birth dates said
         if chosen is not None:
             out.facts["person"], out.values["birth_date"] = chosen
-            out.dropped.add("births")
     if form.date_slots:
         _place_dates(form, state, reading, out, today, kb, reading.correction if correcting is None else correcting)
+        if "births" in out.facts and BOTH_PEOPLE.search(normal(text)):
+            out.facts["births_shared"] = True  # "私は…、妻は…生まれ。二人とも2022年5月1日に…"
         if not reading.dates:
             swap(form, state, normal(text), out, kb)  # "すみません、逆でした"
     place_choices(form, state, reading, normal(text), out, kb)
