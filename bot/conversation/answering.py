@@ -18,7 +18,10 @@ from bot.conversation.state import State
 from bot.conversation.turn import Step, TurnContext
 from bot.knowledge.message import Message
 
-MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {"reused": ("values",), "from_result": ("value",)}
+MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "reused": ("values",), "reused_for": ("values", "person"), "from_result": ("value",),
+}
+_SAME_DAY_AS_BEFORE = re.compile(r"(?:も|私と|わたしと|自分と|僕と|俺と)\s*同じ日|(?:も|と)\s*同日")
 # "妻の分をお願いします", "母の期限を計算して", "家族の期限を知りたい" (not "妻の分を代わりに更新できる?")
 _SOMEONES_EXPIRY = re.compile(r"の(?:分|ぶん)(?:を|も)?\s*(?:お願い|おねがい|計算|けいさん|教えて|おしえて|知りたい|[。!?]*$)"
                               r"|の(?:電子証明書の|証明書の|カードの)?(?:有効)?期限(?:を|が|は)?\s*(?:知りたい|教えて|計算)")
@@ -103,10 +106,15 @@ def fresh(t: TurnContext, state: State) -> Step:
         return Step(general.state, general.messages + offer, form.intent, general.confidence)
     # What the person said earlier in this conversation is not asked again; the reply says it was reused.
     # Not for someone else ("では妻の分をお願いします" after the writer's own).
-    whose = t.reading.whose
+    owners = {d.owner for d in t.reading.dates if d.label == "birth_date"}
+    whose = t.reading.whose or (owners.pop() if len(owners) == 1 else None)  # "弟は平成10年…生まれです"
     other = whose is not None and same_person(whose) != same_person(state.known.get("person") or "私")
-    waiting = state.known.get("others", {}).get(same_person(whose)) if other and whose else None
-    reused = {k: v for k, v in (waiting or {}).items() if k not in found.values} if other else {
+    waiting = dict(state.known.get("others", {}).get(same_person(whose)) or {}) if other and whose else {}
+    last = state.last
+    if other and last is not None and last.form == form.intent and _SAME_DAY_AS_BEFORE.search(normal(t.text)):
+        # "妻も同じ日に受け取りました。妻は…生まれ": the days of the result just given
+        waiting.update({k: v for k, v in last.slots.items() if k in ("issued_on", "card_issued_on")})
+    reused = {k: v for k, v in waiting.items() if k not in found.values} if other else {
         k: v for k, v in _kept(state, form.intent).items() if k not in found.values}
     if reused and found.errors and not found.values:
         # "1968年3月3日" after someone's result: no issue day (before 2016), so a birth date, of someone
@@ -119,7 +127,9 @@ def fresh(t: TurnContext, state: State) -> Step:
     step = filling.advance(t, form, state, found)
     if reused:
         values = "、".join(f"{form.slot(k).label} {filling.shown(v)}" for k, v in reused.items())
-        step = step.before(Message(t.kb.message("reused", values=values)))
+        said = t.kb.message("reused_for", values=values, person=whose) if other and whose else \
+            t.kb.message("reused", values=values)
+        step = step.before(Message(said))
     return step
 
 

@@ -86,3 +86,7 @@ def chosen_birth(norm: str, encoded: str) -> tuple[str, str] | None:
         return None
     person = named.pop()
     return person, births[person]
+
+
+# "1990年1月1日は夫の誕生日でした。私は…": the date just said is someone else's, taken back
+THEIRS_AFTER = re.compile(rf"^\s*(?:は|って)\s*(?!私|わたし|自分)(?:{_PERSON})の(?:誕生日|生年月日|たんじょうび)(?:でした|だった|です)")

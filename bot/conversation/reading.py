@@ -14,7 +14,7 @@ from datetime import date
 
 from bot.conversation.dateparts import with_era
 from bot.conversation.labels import NOT_SAME, SAME, classify, in_window, label_of, label_spans
-from bot.conversation.people import SELF, asked_for, disowned, owners_of
+from bot.conversation.people import SELF, THEIRS_AFTER, asked_for, disowned, owners_of
 from bot.conversation.rewording import ERA_NAMES, one_date_each
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
 from bot.rules.eras import ERA_BY_SPELLING, era_of, number
@@ -211,7 +211,8 @@ def read(text: str, today: date) -> Reading:
             # "先月の誕生日" is a birthday that came round, never the day one was born
             relative=bool(_RELATIVE_DAY.search(said)) and question and not (label and (
                 _PAST_DAY.search(said) or _DONE.match(normal(text[end:]))))
-            or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said)),
+            or bool(label and label[0] == "birth_date" and _RELATIVE_MONTH.search(said))
+            or bool(THEIRS_AFTER.match(normal(text[end:]))),  # "1990年1月1日は夫の誕生日でした"
             restated=bool(i and restating[i - 1]),
             vague=bool(_RELATIVE_DAY.search(said) or _RELATIVE_MONTH.search(said)),
             unsure=bool(_OR_DAY.match(normal(text[end:]))),
