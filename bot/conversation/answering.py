@@ -144,9 +144,8 @@ def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -
     """The form a new message starts: the matched one, unless the dates in it say otherwise."""
     match = t.match
     form = FORMS.get(match.intent or "")
-    whose = t.reading.whose
-    if form is not FORMS["calc_expiry"] and whose is not None and same_person(whose) != "私" \
-            and _SOMEONES_EXPIRY.search(normal(t.text)):
+    if form is not FORMS["calc_expiry"] and _SOMEONES_EXPIRY.search(normal(t.text)) \
+            and t.reading.whose is not None and same_person(t.reading.whose) != "私":  # read only then
         return FORMS["calc_expiry"]  # "では妻の分をお願いします", "家族の期限を知りたい": a computation for them
     if form is None and not t.has_dates:
         return None  # no form asked for and no date given: most questions, answered from knowledge
