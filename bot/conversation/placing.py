@@ -39,7 +39,7 @@ from bot.rules.dates import DateParseError, ParsedDate, PartialDate, format_date
 __all__ = ["MESSAGE_FIELDS", "Placement", "place"]
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "assumed_year": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
+    "assumed_year": ("value",), "assumed_year_passed": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
     "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"), "hedged_birth": ("value",), "whose_first": ("values", "people"),
@@ -246,6 +246,9 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
         elif form.slot(slot).year == "next" and not just_passed(parsed, today):
             day = next_occurrence(parsed, today)
             value, note = iso(day), kb.message("assumed_year", value=format_date(day))
+            if day.year > today.year and slot == "expires_on":
+                # "有効期限は8月20日" in December: next year's, unless it was this year's (expired)
+                note += kb.message("assumed_year_passed", value=format_date(day.replace(year=today.year)))
         else:
             out.partial = Partial(slot, None, parsed.month, parsed.day)
             return
