@@ -130,9 +130,25 @@ def _applied(days: Mapping[str, date], facts: Facts, card: date | None) -> date 
     return None
 
 
+def first_expiry(days: Mapping[str, date]) -> date | None:
+    """The expiry of the certificates that came with the card, when the renewal said was theirs: the
+    issue day falls in their window (a later certificate would still have years to run)."""
+    card, issued = days.get("card_issued_on"), days["issued_on"]
+    if card is None or card >= issued:
+        return None
+    try:
+        first = rules.expiry(days["birth_date"], card, card_issued_on=card)["user_certificate_expires_on"]
+    except rules.RuleInputError:
+        return None
+    return first if rules.renewal_opens_on(first) <= issued <= first else None
+
+
 def _previous(days: Mapping[str, date], facts: Facts) -> date | None:
     """The old certificate's expiry: given, or, for a renewal said to be inside its window, the
-    birthday it most likely ended on (else the renewal day itself: inside the window either way)."""
+    birthday it most likely ended on (else the renewal day itself: inside the window either way);
+    not known, the card's own certificates' when the renewal fell in their window."""
+    if "previous_expires_on" not in days and facts.get("previous_unknown"):
+        return first_expiry(days)
     if "previous_expires_on" in days or not facts.get("in_window"):
         return days.get("previous_expires_on")
     issued = days["issued_on"]

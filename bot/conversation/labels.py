@@ -17,9 +17,9 @@ from bot.text import nfkc_folded as normal
 # half-width katakana (ｾｲﾈﾝｶﾞｯﾋﾟ, ｶｰﾄﾞ ｺｳﾌﾋﾞ) they reach here as katakana.
 _LABELS = re.compile("|".join((
     r"(?P<residence_expires_on>在留(?:期間|期限|カード)?の?(?:満了日?|有効期限|期限|有効期間)?|ざいりゅう|ビザ|滞在(?:期間|期限)?)",
-    r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の|今までの|これまでの)(?:電子)?(?:証明書の?)?"
+    r"(?P<previous_expires_on>(?:前の|以前の|古い|旧|更新前の?|前回の?|今までの|これまでの|前)(?:電子)?(?:証明書の?)?"
     r"(?:有効)?(?:期限|満了日?|有効期間))",
-    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^生|セイネンガッピ|タンジョウビ?|ウマレ"
+    r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^\s*生|(?<=\s)生(?=\s*$)|セイネンガッピ|タンジョウビ?|ウマレ"
     r"|birthday|birth date|date of birth|born)",
     r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
     r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード\s*(?:は|:)?\s*$)",
@@ -60,8 +60,8 @@ def classify(clause: str, after: bool, around: str, wider: str = "") -> tuple[st
         return None
     match = matches[0] if after else matches[-1]
     slot = match.lastgroup or ""
-    if slot == "birth_date" and match.group(0) == "生" and not after:
-        return None
+    if slot == "birth_date" and match.group(0) == "生" and not after and not re.search(r"(?:^|\s)生\s*$", clause):
+        return None  # "…生" after a date is its label; before one, only standing alone ("生 1950/2/14")
     card_too = renewed = False
     if slot == "expires_on" and _STAY.search(around + wider):
         slot = "residence_expires_on"  # "在留期間があります(2031年8月31日まで)"
@@ -102,8 +102,9 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
             # comma, when nothing before names it and that clause ends before the next date
             # (not "…、発行日は<date>"; not a new sentence)
             after = _DELIMS.split(parts[1], maxsplit=1)[0]
-        after_is_next_label = (len(parts) == 1 and i + 1 < len(spans) and bool(_ENDS_AS_LABEL.search(after))
-                               and _only_label_at_end(after))
+        # "…生 1950/2/14 カード 2016/3/3": terse, each label word stands alone before its date
+        after_is_next_label = len(parts) == 1 and i + 1 < len(spans) and (
+            bool(_ENDS_AS_LABEL.search(after)) and _only_label_at_end(after) or after[:1].isspace() and _alone(after))
         around = before + after
         wider = gap[-2] if len(gap) > 1 else ""
         b, a = classify(before, False, around, wider), classify(after.lstrip(), True, around, wider)
@@ -112,9 +113,12 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
         # ("マイナンバーカードは2022年3月20日に申請して": the application day).
         if not i and len(spans) > 1 and b is not None and _ASKED_FIRST.fullmatch(before):
             b = None  # "期限 S55.7.7 R5.2.1": the question, then the dates
+        # (a label word alone, apart from the date before it: "…2021/2/14 生 1950/2/14", not "…3日生 2024年…")
+        stands_alone = before[-1:].isspace() and (not i or before[:1].isspace()) and _alone(before)
         weak = b is not None and a is not None and (b[0] == "expires_on" and a[0] == "birth_date"
-                                                    or _CARD_TOPIC.search(before) is not None)
-        if b and _ENDS_AS_LABEL.search(before) and not weak:
+                                                    or _CARD_TOPIC.search(before) is not None
+                                                    and not (stands_alone and a[0] == "expires_on"))
+        if b and (_ENDS_AS_LABEL.search(before) or stands_alone) and not weak:
             labels.append(b)
         elif a and not after_is_next_label:
             labels.append(a)
@@ -130,6 +134,11 @@ _BOTH_TOPIC = re.compile(r"カード\s*(?:と|も|ト|モ)\s*(?:電子)?(?:証�
 # "2023年3月1日にカードと証明書" (no verb): both that day
 _BOTH_AFTER = re.compile(r"^\s*(?:に|で|ニ)?\s*(?:マイナンバー)?カード(?:と|も)(?:電子)?証明書(?:を|も)?\s*$")
 _ASKED_FIRST = re.compile(r"\s*(?:有効)?(?:期限|きげん)(?:は|って|いつ|を)?\s*(?:計算|けいさん|教えて|おしえて)?\s*[??]?\s*")
+
+
+def _alone(words: str) -> bool:
+    """Whether the words are a label word and nothing else ("生", "前期限", "カード")."""
+    return bool(words.strip()) and _LABELS.fullmatch(words.strip()) is not None
 
 
 def _only_label_at_end(between: str) -> bool:

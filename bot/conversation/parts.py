@@ -57,6 +57,11 @@ def amend_part(form: Form, state: State, reading: Reading, out: Placement, kb: K
         return  # "2021年です" answering a question is the year of a date to come, not a correction
     part, new = _new_part(reading) if reading.eras is None else ("era", 0)
     said = {k: v for k, v in known(state, out).items() if k in form.date_slots}
+    if named is None and state.failures and state.asked is not None and state.asked not in said:
+        # "平成じゃなくて令和3年でした" right after 平成3年4月1日 was turned away: of that date, which the
+        # bot no longer holds, not of one it kept: the whole date is asked
+        out.errors.append((state.asked, kb.message("which_date_part")))
+        return
     candidates = [named] if named is not None else list(said)
     if reading.was is not None:
         candidates = [s for s in candidates if s in said and part_of(said[s], reading.was[0]) == reading.was[1]]

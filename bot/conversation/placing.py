@@ -17,6 +17,7 @@ from datetime import date
 
 from bot.conversation.choices import place_choices
 from bot.conversation.dateparts import (
+    exists,
     iso,
     just_passed,
     month_of,
@@ -181,7 +182,9 @@ def _place_dates(form: Form, state: State, reading: Reading, out: Placement, tod
             continue
         if target is None:
             if isinstance(parsed, PartialDate) and parsed.year is None:
-                target = state.asked or _first_open(form, state) or (
+                # "2022年9月に…新しくしてもらいました。9月12日です": the day of the month just said
+                target = next((k for k, v in out.values.items() if len(v) == 7 and int(v[5:]) == parsed.month), None)
+                target = target or state.asked or _first_open(form, state) or (
                     _only_said(form, state) or _same_month(form, state, parsed.month) if correcting else None)
                 if target is None:
                     continue
@@ -246,9 +249,11 @@ def _put(form: Form, state: State, out: Placement, slot: str, parsed: ParsedDate
         elif form.slot(slot).year == "next" and not just_passed(parsed, today):
             day = next_occurrence(parsed, today)
             value, note = iso(day), kb.message("assumed_year", value=format_date(day))
-            if day.year > today.year and slot == "expires_on":
-                # "有効期限は8月20日" in December: next year's, unless it was this year's (expired)
-                note += kb.message("assumed_year_passed", value=format_date(day.replace(year=today.year)))
+            if day.year > today.year and slot == "expires_on" and parsed.day is not None \
+                    and exists(f"{today.year}-{parsed.month:02d}-{parsed.day:02d}"):
+                # "有効期限は8月20日" in December: next year's, unless it was this year's (expired; not a
+                # 2月29日 this year lacks)
+                note += kb.message("assumed_year_passed", value=format_date(date(today.year, parsed.month, parsed.day)))
         else:
             out.partial = Partial(slot, None, parsed.month, parsed.day)
             return

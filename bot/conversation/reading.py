@@ -204,6 +204,8 @@ def read(text: str, today: date) -> Reading:
             parsed = _mended(parsed, between[i], label[0] if label else None)  # "1984年2月10日、いや1985年でした"
         if replaces is not None:
             parsed = _with_parts_of(parsed, replaces)  # "2022年5月5日じゃなくて5月15日": in 2022
+            if _FIRST_WAS_RIGHT.match(normal(text[end:])):
+                parsed = replaces  # "8月8日…やっぱり8月18日…いや、最初ので合ってました": the first
         if label is None and len(found) == 1 and _CARD_OTHER_DAY.search(norm):
             label = ("card_issued_on", False, False)
         items.append(FoundDate(
@@ -229,7 +231,12 @@ def read(text: str, today: date) -> Reading:
     after_dates = bool(found) and bool(_CORRECTION.search(tail) or _AMENDING.search(tail)
                                        or _INSTEAD.search(tail)) and bool(
         _YEAR_ONLY.search(tail) or _MONTH_ONLY.search(tail) or _DAY_ONLY.search(tail))
-    lone = tail if after_dates else norm  # where a day, month or year alone is read
+    # "その前に、生まれ月は5月じゃなくて6月でした。発行日は2021年5月20日です": a named part corrected first
+    head = _BRACKETED.sub("", normal(text[:found[0][0]])) if found else ""
+    before_dates = bool(head) and not after_dates and bool(_CORRECTION.search(head)) and bool(
+        _MONTH_ONLY.search(head) or _DAY_ONLY.search(head) or _YEAR_ONLY.search(head)) and bool(_PART_NAMED.search(head))
+    after_dates = after_dates or before_dates
+    lone = head if before_dates else tail if after_dates else norm  # where a day, month or year alone is read
     if not found or after_dates:
         bare = _BARE_DAY.match(lone)
         named = _BARE_DAY_NAME.match(lone)
@@ -254,7 +261,7 @@ def read(text: str, today: date) -> Reading:
         pair = _part_pair(lone)
         if pair is not None and pair[0] == "year":
             year = pair[2]  # year_in found the first, the one corrected
-        if after_dates and part_label is None and dates:
+        if after_dates and not before_dates and part_label is None and dates:
             part_label = dates[-1].label  # "カードは2020年12月1日…いや、11月でした": the date just said
     numbers = _BARE_NUMBERS.search(normal(text[found[-1][1]:]) if found else norm)
     fix = _FIX.search(norm) if not found and day is None and month is None and year is None else None
@@ -368,6 +375,8 @@ _ERA_PAIR = re.compile(rf"({ERA_NAMES}){_NOT}({ERA_NAMES})(?!\s*(?:[0-9]|元|が
 
 _APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日|証明書だけ|のままです|のままで")
 _DONE = re.compile(r"[^、。!?\n]{0,16}?(?:ました|った|した|てきた|てもらった)(?:[、。!?\s]|$)")  # "今日…受け取りました"
+_PART_NAMED = re.compile(r"(?:生まれ|誕生|発行|交付|カード)(?:た)?(?:月|日|年)|(?:生年月日|誕生日|発行日|交付日)の(?:月|日|年)")
+_FIRST_WAS_RIGHT = re.compile(r"[^。!?\n]{0,12}?(?:最初|はじめ|初め)の(?:日付|ほう|方)?(?:で|が)(?:合って|あって|正し)")
 _HEDGE_BEFORE = re.compile(r"たぶん|多分|確か(?!め)|たしか(?!め)|おそらく|恐らく|だいたい|大体|およそ")
 _HEDGE_AFTER = re.compile(r"\s*(?:頃|ごろ|くらい|ぐらい|前後|あたり|辺り)|[^、。,.!?\n]{0,12}?(?:かも|と思|はず|気がし)")
 _OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|月)")  # "…4月1日か11日", "7月末か8月の頭"

@@ -29,7 +29,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "card_on_its_face": (), "signature_until": ("date",), "no_signature": (), "no_signature_ward": (),
     "lead_new_card": (), "lead_card_expired": (), "lead_stay": (),
     "computed_from": ("values",), "reasons_heading": (),
-    "card_unknown": (), "previous_unknown": ("birthday", "longer"), "residence_unknown": (), "applied_unknown": ("card",), "in_window_said": (),
+    "card_unknown": (), "previous_unknown": ("birthday", "longer"), "previous_from_card": ("first",), "residence_unknown": (), "applied_unknown": ("card",), "in_window_said": (),
     "result_window": ("expires", "opens"), "window_rule": (), "window_rule_month_end": ("expires", "day"),
     "status_not_yet": ("today",), "status_open": ("today",), "status_expired": (),
     "result_fee": ("certificate", "card", "total"), "result_fee_certificate_only": ("certificate",),
@@ -113,7 +113,12 @@ def assumptions(slots: Mapping[str, str], facts: Facts, kb: Knowledge) -> list[s
     if facts.get("card_unknown"):
         lines.append(kb.message("card_unknown"))
     birth, issued = _day(slots.get("birth_date")), _day(slots.get("issued_on"))
-    if facts.get("previous_unknown") and birth is not None and issued is not None:
+    card = _day(slots.get("card_issued_on"))
+    first = compute.first_expiry({"birth_date": birth, "issued_on": issued, "card_issued_on": card}) \
+        if facts.get("previous_unknown") and birth and issued and card else None
+    if first is not None:  # "カードと一緒の証明書を…に更新、前の期限は覚えていません"
+        lines.append(kb.message("previous_from_card", first=format_date(first, era=False)))
+    elif facts.get("previous_unknown") and birth is not None and issued is not None:
         birthday = compute.birthday_after(birth, issued)
         longer = rules.nth_birthday_after(birth, issued, rules.CERT_YEARS_RENEWED_IN_WINDOW)
         lines.append(kb.message("previous_unknown", birthday=format_date(birthday, era=False),
