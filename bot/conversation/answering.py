@@ -21,9 +21,11 @@ from bot.knowledge.message import Message
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "reused": ("values",), "reused_for": ("values", "person"), "from_result": ("value",),
 }
-_SAME_DAY_AS_BEFORE = re.compile(r"(?:も|私と|わたしと|自分と|僕と|俺と)\s*同じ日|(?:も|と)\s*同日")
+_SAME_DAY_AS_BEFORE = re.compile(r"(?:も|私と|わたしと|自分と|僕と|俺と)\s*同じ日|(?:も|と)\s*同日"
+                                 r"|同じ日に(?:受け?取|もら|作|発行|交付)")
 # "妻の分をお願いします", "母の期限を計算して", "家族の期限を知りたい" (not "妻の分を代わりに更新できる?")
 _SOMEONES_EXPIRY = re.compile(r"の(?:分|ぶん)(?:を|も)?\s*(?:お願い|おねがい|計算|けいさん|教えて|おしえて|知りたい|[。!?]*$)"
+                              r"|(?:私|わたし|自分|僕|俺)の(?:を|も)\s*(?:お願い|おねがい|計算)"
                               r"|の(?:電子証明書の|証明書の|カードの)?(?:有効)?期限(?:を|が|は)?\s*(?:知りたい|教えて|計算)")
 
 
@@ -92,7 +94,7 @@ def fresh(t: TurnContext, state: State) -> Step:
             readings[name] = filling.place(t, FORMS[name], State(form=name, slots=_kept(state, name)))
         return readings[name]
 
-    form = form_to_start(t, reading)
+    form = form_to_start(t, reading, state.known.get("person"))
     if form is None:
         return answer(t, state)
     found = reading(form.intent)
@@ -127,7 +129,8 @@ def fresh(t: TurnContext, state: State) -> Step:
     step = filling.advance(t, form, state, found)
     if reused:
         values = "、".join(f"{form.slot(k).label} {filling.shown(v)}" for k, v in reused.items())
-        said = t.kb.message("reused_for", values=values, person=whose) if other and whose else \
+        said = t.kb.message("reused_for", values=values, person="ご本人" if same_person(whose) == "私" else whose) \
+            if other and whose else \
             t.kb.message("reused", values=values)
         step = step.before(Message(said))
     return step
@@ -140,12 +143,18 @@ def _kept(state: State, form: str) -> dict[str, str]:
     return {k: v for k, v in state.known.items() if k in filling.KEPT}
 
 
-def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement]) -> Form | None:
+def someone_else(t: TurnContext, person: str | None) -> bool:
+    """Whether the message asks for the expiry of someone other than `person`, whose was computed
+    last (the writer when none was): "では妻の分を", "今度は私のをお願いします"."""
+    return bool(_SOMEONES_EXPIRY.search(normal(t.text))) and t.reading.whose is not None \
+        and same_person(t.reading.whose) != same_person(person or "私")  # read only then
+
+
+def form_to_start(t: TurnContext, reading: Callable[[str], placing.Placement], person: str | None = None) -> Form | None:
     """The form a new message starts: the matched one, unless the dates in it say otherwise."""
     match = t.match
     form = FORMS.get(match.intent or "")
-    if form is not FORMS["calc_expiry"] and _SOMEONES_EXPIRY.search(normal(t.text)) \
-            and t.reading.whose is not None and same_person(t.reading.whose) != "私":  # read only then
+    if form is not FORMS["calc_expiry"] and someone_else(t, person):
         return FORMS["calc_expiry"]  # "では妻の分をお願いします", "家族の期限を知りたい": a computation for them
     if form is None and not t.has_dates:
         return None  # no form asked for and no date given: most questions, answered from knowledge

@@ -85,11 +85,14 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
     ("…で、発行日は…"); otherwise any label word before it.
     """
     labels: list[tuple[str, bool, bool] | None] = []
+    named_before = False
     for i, (start, end) in enumerate(spans):
         prev_end = spans[i - 1][1] if i else 0
         next_start = spans[i + 1][0] if i + 1 < len(spans) else len(text)
         gap = _DELIMS.split(normal(text[prev_end:start]))
-        before = gap[-1] if len(gap) > 1 or not i else _after_first_label(gap[-1])
+        # the words between two dates start with the first one's label ("…生まれで、…"), unless that
+        # one had its label before it ("誕生日が X でカードもらったのが Y")
+        before = gap[-1] if len(gap) > 1 or not i or named_before else _after_first_label(gap[-1])
         if len(gap) > 2 and classify(before, False, before) is None:
             # "それと生年月日、1日ずれてました、1981年2月3日です": named a clause earlier
             named = next((g for g in reversed(gap[1:-1]) if _ENDS_AS_LABEL.search(g) and classify(g, False, g)), None)
@@ -118,7 +121,8 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
         weak = b is not None and a is not None and (b[0] == "expires_on" and a[0] == "birth_date"
                                                     or _CARD_TOPIC.search(before) is not None
                                                     and not (stands_alone and a[0] == "expires_on"))
-        if b and (_ENDS_AS_LABEL.search(before) or stands_alone) and not weak:
+        named_before = bool(b and (_ENDS_AS_LABEL.search(before) or stands_alone) and not weak)
+        if named_before:
             labels.append(b)
         elif a and not after_is_next_label:
             labels.append(a)

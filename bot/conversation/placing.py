@@ -93,6 +93,10 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
     births = {d.owner for d in dates if d.label == "birth_date"}
     person = reading.whose or (births.pop() if len(births) == 1 else None)
     if person is not None:  # "夫のカードは…。私は…生まれ": the husband's day is not the writer's
+        owned = {same_person(d.owner): iso(d.found.value) for d in dates
+                 if d.label == "birth_date" and d.owner is not None and isinstance(d.found, ParsedDate)}
+        if len(owned) == 2 and same_person(person) in owned:
+            out.facts["births"] = encode_births(owned)  # the other one's waits: "今度は私のを"
         dates = [d for d in dates if d.owner in (None, person)]
         said = state.facts.get("person")
         if said is not None and same_person(said) != same_person(person):

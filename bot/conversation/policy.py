@@ -127,15 +127,19 @@ def _run(t: TurnContext, state: State) -> Step:
     form = FORMS.get(state.form or "")
     if form is not None:
         return _in_form(t, form, state)
-    if state.last is not None and (t.reading.correction or t.reading.amending or t.reading.card_too or t.reading.to_fix
-                                   or filling.adds_to(t, state, state.last)):
+    # "次は母の分を", "さっきの人じゃなくて、今度は私のを": someone else's computation, neither a correction
+    # of the last one nor a follow-up of its topic (it went to the proxy's page)
+    other = state.last is not None and answering.someone_else(t, state.known.get("person"))
+    if state.last is not None and not other and (
+            t.reading.correction or t.reading.amending or t.reading.card_too or t.reading.to_fix
+            or filling.adds_to(t, state, state.last)):
         reopened = filling.reopen(t, state, state.last, FORMS[state.last.form])
         if reopened is not None:
             return reopened
     if state.last is not None and _ONLY_WRONG.fullmatch(normal(t.text).strip()):
         # "いや、違う" right after a result: which date, is asked (it was "not a question of ours")
         return Step(state, (Message(t.kb.message("what_was_wrong")),), state.last.form, 1.0)
-    followed = answering.follow_up(t, state)
+    followed = None if other else answering.follow_up(t, state)
     if followed is not None:
         return followed
     return _also(t, fresh(t, state))

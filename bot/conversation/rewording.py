@@ -23,6 +23,7 @@ _YEAR_THEN_BIRTHDAY = re.compile(r"((?:19|20)[0-9]{2}|(?:昭和|平成|令和)[0
 _BIRTHDAY_THEN_YEAR = re.compile(r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日\s*((?:生まれ|うまれ)(?:です)?)?\s*[(\uff08]\s*"
                                  r"((?:19|20)[0-9]{2})\s*年?\s*(?:生まれ)?\s*[)\uff09]")
 _WESTERN_AGAIN = re.compile(r"((?:昭和|平成|令和)\s*[0-9]{1,2}\s*年)\s*[(\uff08]\s*(?:19|20)[0-9]{2}\s*年?\s*[)\uff09]")
+_WITH_NO = re.compile(r"([0-9]{1,4}\s*年)\s*の\s*([0-9]{1,2}\s*月)\s*の\s*([0-9]{1,2}\s*日)")  # "1979年の9月の14日"
 _ERA_AGAIN = re.compile(r"((?:19|20)[0-9]{2}\s*年)\s*[(\uff08]\s*(?:昭和|平成|令和)\s*(?:[0-9]{1,2}|元)\s*年\s*[)\uff09]")
 _YEARS_AGO_TODAY = re.compile(r"([0-9]{1,2})\s*年前の(?:今日|きょう|本日|同じ日)")
 
@@ -44,4 +45,5 @@ def one_date_each(text: str, today: date) -> str:
     text = _BIRTHDAY_THEN_YEAR.sub(r"\4年\1月\2日\3", text)  # "2月29日生まれです(2000年)"
     text = _WESTERN_AGAIN.sub(r"\1", text)  # "令和2年(2020年)10月15日": 令和2年10月15日
     text = _ERA_AGAIN.sub(r"\1", text)  # "2024年(令和6年)3月31日": 2024年3月31日
+    text = _WITH_NO.sub(r"\1\2\3", text)  # "1979年の9月の14日": 1979年9月14日
     return _YEARS_AGO_TODAY.sub(lambda m: _years_ago(today, int(m.group(1))), text)  # "5年前の今日"
