@@ -64,7 +64,8 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
             out.facts["applied_before"] = True
         elif reading.no or _AFTER.search(norm):
             out.facts["applied_after"] = True
-    elif asked == "previous_expires_on" and reading.dont_know and "previous_expires_on" not in out.values:
+    elif asked == "previous_expires_on" and (reading.dont_know or _FORGOT.search(norm)) \
+            and "previous_expires_on" not in out.values:  # "覚えていません。…カードと一緒に発行された証明書です"
         out.facts["previous_unknown"] = True
     elif asked == "residence_expires_on" and "residence_expires_on" not in out.values:
         if reading.dont_know:
@@ -103,3 +104,4 @@ _CERTIFICATES = re.compile(r"証明書|しょうめいしょ")
 def _renewal_done(norm: str) -> bool:
     return any(_RENEWAL_DONE.search(s) and not (_CARD_ONLY.search(s) and not _CERTIFICATES.search(s))
                for s in re.split(r"[。!?\n]", norm))
+_FORGOT = re.compile(r"(?:覚え|おぼえ)て(?:い)?(?:ない|ません)|わかりません|分かりません|わからない|分からない|忘れ(?:た|ました)")

@@ -22,10 +22,11 @@ _LABELS = re.compile("|".join((
     r"(?P<birth_date>生年月日|生まれ|産まれ|うまれ|誕生日?|たんじょうび?|せいねんがっぴ|^\s*生|(?<=\s)生(?=\s*$)|セイネンガッピ|タンジョウビ?|ウマレ"
     r"|birthday|birth date|date of birth|born)",
     r"(?P<card_expires_on>カードの?(?:有効)?(?:期限|有効期間))",
+    r"(?P<notice>通知書?(?:が|は)?[^、。0-9]{0,6}(?:届|とど)|届い|届き|とどい)",  # "通知書は…ごろ届きました": no certificate's day
     r"(?P<card_issued_on>カードの?\s*(?:交付|発行|受け?取り?|取得|作成|コウフ|ハッコウ|ウケトリ)(?:日|ビ)?|カード\s*(?:は|:)?\s*$)",
-    r"(?P<expires_on>有効期限|有効期間|期限|満了日?|きげん|キゲン|切れ|まで)",
+    r"(?P<expires_on>有効期限(?!通知)|有効期間|期限(?!通知)|満了日?|きげん|キゲン|切れ|まで)",
     r"(?P<card_applied_on>申請|申し?込|もうしこ|しんせい|シンセイ|モウシコ)",
-    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|受領|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト|発効|issued|received|renewed|got)",
+    r"(?P<issued_on>発行|交付|更新|取得|作成|作っ|作り|つくっ|受け?取|受領|うけと|もら[っいうえ]|貰[っいうえ]|もろ[たう]|手続|登録|入れ|いれ|こうしん|はっこう|コウシン|ハッコウ|コウフ|ウケト|発効|issued|received|renewed|got|(?:電子)?証明書\s*(?:は|:)\s*$)",
 )))
 _CARD = re.compile(r"カード|かーど|card")
 _ASKS_EXPIRY = re.compile(r"\s*(?:で|なら|だと|の場合)[、,]?\s*(?:有効)?(?:期限|きげん)(?:は|が)?\s*(?:いつ|何|なに|どう|教え|知り|を?計算)")
@@ -122,8 +123,10 @@ def label_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool
                                                     or _CARD_TOPIC.search(before) is not None
                                                     and not (stands_alone and a[0] == "expires_on"))
         named_before = bool(b and (_ENDS_AS_LABEL.search(before) or stands_alone) and not weak)
-        if named_before:
-            labels.append(b)
+        if named_before and b is not None:
+            # "電子証明書は2023年10月2日に更新しました": named before, renewed after
+            renewed = b[2] or b[0] == "issued_on" and a is not None and a[0] == "issued_on" and a[2]
+            labels.append((b[0], b[1], renewed))
         elif a and not after_is_next_label:
             labels.append(a)
         elif b is None and (_BOTH_TOPIC.search(before) or _BOTH_AFTER.match(after)):

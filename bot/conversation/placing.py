@@ -43,7 +43,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "assumed_year": ("value",), "assumed_year_passed": ("value",), "ask_year": ("slot", "month", "day"), "ask_which_slot": ("value", "first", "second"),
     "no_such_day": ("month", "day"), "two_birth_dates": ("values",), "which_date_part": (),
     "two_dates_one_slot": ("slot", "values"), "which_dates": ("values",), "unsure_date": ("value",),
-    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"), "hedged_birth": ("value",), "whose_first": ("values", "people"),
+    "swapped": (), "swapped_which": (), "hedged_date": ("value", "month"), "hedged_birth": ("value",), "partial_mismatch": ("said", "value"), "whose_first": ("values", "people"),
 }
 
 
@@ -76,11 +76,24 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
     # "先月、同僚から聞き…": a relative word with nothing saying what happened then is no date,
     # unless it answers the question just asked ("昨日です")
     dates = [d for d in reading.dates if not d.relative and not (d.vague and d.label is None and state.asked is None)]
+    if state.asked == "previous_expires_on" and "issued_on" in state.slots:
+        # "覚えていません。2021年8月1日にカードと一緒に発行された証明書です": the old one's issue day
+        dates = [d for d in dates if not (d.label == "issued_on" and isinstance(d.found, ParsedDate)
+                                          and iso(d.found.value) < state.slots["issued_on"])]
     if not dates and reading.to_fix in form.date_slots and reading.to_fix in state.slots:
         out.dropped.add(reading.to_fix)  # "生年月日を直したい": asked again
     if reading.disowned is not None and reading.disowned in state.slots and not any(
             d.label == reading.disowned for d in dates):
         out.dropped.add(reading.disowned)  # "今のは夫の生年月日でした": not this person's, asked again
+    partial = state.partial
+    if partial is not None and partial.day is not None:
+        # "生年月日の2月20日は、何年のことですか?" answered "2021年9月15日": not that day; which is right is asked
+        clash = [d for d in dates if isinstance(d.found, ParsedDate) and target_of(form, state, d.label) in (None, partial.slot)
+                 and (d.found.value.month, d.found.value.day) != (partial.month, partial.day)]
+        for d in clash:
+            out.errors.append((partial.slot, kb.message("partial_mismatch", said=f"{partial.month}月{partial.day}日",
+                                                        value=shown(d.found))))
+        dates = [d for d in dates if d not in clash]
     if reading.unclear is not None:
         # "…2022年2月2日です。あ、2じゃなくて3でした": which 2 of which date is not the bot's guess to make;
         # the dates it could be in are not taken, and the bot asks for the whole date.
@@ -136,7 +149,8 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
             out.errors.append((slot, kb.message(key, slot=form.slot(slot).label, values="、".join(same_slot.values()))))
             if slot in state.slots:
                 out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
-    return [_as_month(d, state, out, kb) for d in dates]
+    return [_as_month(d, state, out, kb) if target_of(form, state, d.label) in (None, *form.date_slots) else d
+            for d in dates]  # not a day of something else ("通知書は…ごろ届きました")
 
 
 def _as_month(found: FoundDate, state: State, out: Placement, kb: Knowledge) -> FoundDate:
