@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.conversation.forms import Form
+from bot.conversation.labels import CARD_DAY_UNKNOWN
 from bot.conversation.reading import PERMANENT, Reading, normal
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge
@@ -42,6 +43,8 @@ def place_choices(form: Form, state: State, reading: Reading, norm: str, out: Pl
         out.facts["in_window" if reading.in_window else "outside_window"] = True
     if reading.card_too and "card_issued_on" not in slots:
         out.facts["card_same"] = True
+    if CARD_DAY_UNKNOWN.search(norm) and "card_issued_on" not in slots and "card_issued_on" not in out.values:
+        out.facts["card_unknown"] = True  # "カードをもらった日は覚えていません", said before it is asked
     card = out.values.get("card_issued_on")
     if reading.card_too and card and "issued_on" not in out.values and "issued_on" not in slots:
         out.values["issued_on"] = card  # "カードは…に受け取り、電子証明書もそのとき": the card's day is theirs

@@ -107,6 +107,9 @@ def advance(t: TurnContext, form: Form, state: State, found: placing.Placement) 
     others = next_people(slots, facts)
     if others:  # "私と妻の期限を…": the other one's dates wait for "妻の分"
         known["others"] = {**state.known.get("others", {}), **others}
+        chosen = [p for p, b in decoded_births(facts["births"]).items() if b == slots.get("birth_date")]
+        if chosen:
+            known["person"] = chosen[0]  # whose this result is, picked by a date: "私の分も" is then another's
         person = next(iter(others))
         after = (Message(kb.message("next_person", person=person), (kb.message("next_person_reply", person=person),)),)
     done = state.form_done().but(last=Last(form.intent, slots, facts, finished.result), known=known)

@@ -196,3 +196,8 @@ def in_window(norm: str) -> bool | None:
     if days < 85:
         return True
     return False if days > 95 else None
+
+
+# "カードをもらった日は覚えていません": the card's day not known (not "the card's day, the same")
+CARD_DAY_UNKNOWN = re.compile(r"カード(?:を|の)?(?:もら|貰|受け?取|作|交付)[^、。]{0,6}(?:日|ひ)(?:は|が)?[^、。]{0,4}"
+                              r"(?:覚えて(?:い)?(?:ない|ません)|わから|分から|不明|忘れ)")

@@ -24,6 +24,7 @@ def owners_of(text: str, starts: list[int], ends: list[int]) -> list[str | None]
     """Whose each date is: the person named last before it in its sentence, else the one the
     date before it in the same sentence had ("夫の生年月日は X、発行日は Y": both the husband's)."""
     owners: list[str | None] = []
+    joined = False  # the date before was in the brackets of a person joined by と ("私(…)と妻(…)")
     for i, start in enumerate(starts):
         before = normal(text[ends[i - 1] if i else 0:start])
         sentences = re.split(r"[。!?\n]", before)
@@ -31,9 +32,16 @@ def owners_of(text: str, starts: list[int], ends: list[int]) -> list[str | None]
         if named:
             last = named[-1]
             # "私(…)と妻(…)は2023年6月1日に一緒に…": two people's day, no one person's
-            owners.append(None if sentences[-1][:last.start()].endswith(("と", "や")) else last.group(1))
+            # (but "私(…)と夫(1976/6/6生)": the date in the brackets after a person is theirs)
+            inside = last.group(0).endswith("(") and ")" not in sentences[-1][last.end():]
+            after_and = sentences[-1][:last.start()].endswith(("と", "や"))
+            owners.append(None if after_and and not inside else last.group(1))
+            joined = after_and and inside
         else:
-            owners.append(owners[-1] if i and len(sentences) == 1 else None)
+            # (not past the bracket of a person joined by と: "私(…)と妻(…)は2023年6月1日に一緒に…" is both
+            # people's day; but "妻(…生)のカードは…" is still hers)
+            owners.append(owners[-1] if i and len(sentences) == 1 and not (joined and ")" in before) else None)
+            joined = False
     return owners
 
 

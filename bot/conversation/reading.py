@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.conversation.dateparts import with_era
-from bot.conversation.labels import NOT_SAME, SAME, classify, in_window, label_of, label_spans
+from bot.conversation.labels import CARD_DAY_UNKNOWN, NOT_SAME, SAME, classify, in_window, label_of, label_spans
 from bot.conversation.people import SELF, THEIRS_AFTER, asked_for, disowned, owners_of
 from bot.conversation.rewording import ERA_NAMES, one_date_each
 from bot.rules.dates import DAY_NAMES, DateParseError, Found, ParsedDate, PartialDate, find_dates, year_alone, year_in
@@ -217,7 +217,7 @@ def read(text: str, today: date) -> Reading:
             or bool(THEIRS_AFTER.match(normal(text[end:]))),  # "1990年1月1日は夫の誕生日でした"
             restated=bool(i and restating[i - 1]),
             vague=bool(_RELATIVE_DAY.search(said) or _RELATIVE_MONTH.search(said)),
-            unsure=bool(_OR_DAY.match(normal(text[end:]))),
+            unsure=bool(_OR_DAY.match(normal(text[end:])) or _OR_BEFORE.search(normal(text[:start]))),
             hedged=bool(_HEDGE_BEFORE.search(re.split(r"[、。,.!?\n]", normal(text[:start]))[-1])
                         or _HEDGE_AFTER.match(normal(text[end:]))),
             owner=owners[i],
@@ -273,7 +273,7 @@ def read(text: str, today: date) -> Reading:
         apart=bool(_APART.search(norm)),
         parts_after_dates=after_dates,
         same=bool(SAME.search(norm)) and not not_same,
-        card_too=bool(_CARD_TOO.search(norm)) and not not_same,
+        card_too=bool(_CARD_TOO.search(norm)) and not not_same and not CARD_DAY_UNKNOWN.search(norm),
         yes=bool(_YES.search(norm)),
         no=bool(_NO.search(norm)),
         dont_know=bool(_DONT_KNOW.search(norm)),
@@ -377,9 +377,11 @@ _APART = re.compile(r"別で|別に|別の日|別々|違う日|ちがう日|証�
 _DONE = re.compile(r"[^、。!?\n]{0,16}?(?:ました|った|した|てきた|てもらった)(?:[、。!?\s]|$)")  # "今日…受け取りました"
 _PART_NAMED = re.compile(r"(?:生まれ|誕生|発行|交付|カード)(?:た)?(?:月|日|年)|(?:生年月日|誕生日|発行日|交付日)の(?:月|日|年)")
 _FIRST_WAS_RIGHT = re.compile(r"[^。!?\n]{0,12}?(?:最初|はじめ|初め)の(?:日付|ほう|方)?(?:で|が)(?:合って|あって|正し)")
+_OR_BEFORE = re.compile(r"(?:日|月)\s*か\s*$")  # "2020年4月1日か4月2日": the second is unsure too
 _HEDGE_BEFORE = re.compile(r"たぶん|多分|確か(?!め)|たしか(?!め)|おそらく|恐らく|だいたい|大体|およそ")
 _HEDGE_AFTER = re.compile(r"\s*(?:頃|ごろ|くらい|ぐらい|前後|あたり|辺り)|[^、。,.!?\n]{0,12}?(?:かも|と思|はず|気がし)")
-_OR_DAY = re.compile(r"\s*か\s*(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|月)")  # "…4月1日か11日", "7月末か8月の頭"
+_OR_DAY = re.compile(r"\s*か\s*(?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|月)|(?:19|20)[0-9]{2}\s*[年/.\-]|(?:令和|平成|昭和)\s*[0-9元])")
+# ("…4月1日か11日", "7月末か8月の頭", "2021年4月1日か2022年4月1日")
 _BRACKETED = re.compile(r"\([^()]*\)")
 def _era_pair(norm: str) -> tuple[str, str] | None:
     """(X, Y) of "X じゃなくて Y" said of eras alone: 昭和20年 said for 平成20年."""
