@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bot.conversation import context, filling, placing, results
 from bot.conversation.forms import FORMS, Form
-from bot.conversation.people import same_person
+from bot.conversation.people import NEXT_PERSON, same_person
 from bot.conversation.reading import is_question, normal
 from bot.conversation.state import State
 from bot.conversation.turn import Step, TurnContext
@@ -146,7 +146,8 @@ def _kept(state: State, form: str) -> dict[str, str]:
 def someone_else(t: TurnContext, person: str | None) -> bool:
     """Whether the message asks for the expiry of someone other than `person`, whose was computed
     last (the writer when none was): "では妻の分を", "今度は私のをお願いします"."""
-    return bool(_SOMEONES_EXPIRY.search(normal(t.text))) and t.reading.whose is not None \
+    norm = normal(t.text)
+    return bool(_SOMEONES_EXPIRY.search(norm) or NEXT_PERSON.search(norm)) and t.reading.whose is not None \
         and same_person(t.reading.whose) != same_person(person or "私")  # read only then
 
 

@@ -45,9 +45,14 @@ def owners_of(text: str, starts: list[int], ends: list[int]) -> list[str | None]
     return owners
 
 
+# "次は妻", "今度は息子の分": the next person
+NEXT_PERSON = re.compile(rf"(?:次|つぎ|今度|こんど)は\s*({_PERSON})(?=の|を|も|で|、|。|!|\?|\s|$)")
+
+
 def asked_for(norm: str) -> str | None:
     """The one person whose dates a message asks about, if it names one."""
     people = {p for found in _WHOSE.finditer(norm) for p in re.findall(_PERSON, found.group(1))}
+    people |= set(NEXT_PERSON.findall(norm))
     return people.pop() if len(people) == 1 else None
 
 

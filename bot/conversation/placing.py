@@ -105,6 +105,10 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
         dates.remove(unsure)
     births = {d.owner for d in dates if d.label == "birth_date"}
     person = reading.whose or (births.pop() if len(births) == 1 else None)
+    if not reading.whose and person is not None and same_person(person) != "私" and "birth_date" in state.slots \
+            and any(same_person(d.owner or "") == "私" for d in dates):
+        # "妻の誕生日は…なんですが、私のカードは…": the writer's computation goes on; the wife's is an aside
+        person = "私"
     if person is not None:  # "夫のカードは…。私は…生まれ": the husband's day is not the writer's
         owned = {same_person(d.owner): iso(d.found.value) for d in dates
                  if d.label == "birth_date" and d.owner is not None and isinstance(d.found, ParsedDate)}
