@@ -1,4 +1,5 @@
-"""A year, a month or a day said alone: the missing part of a date, or a correction of part of one.
+"""A year, a month or a day said alone: the missing part of a date, or a correction of part of one;
+and a day said with doubt, taken as its month (as_month).
 
 "誕生日は11日でした", "生まれ月は6月です", "間違えました、2011年でした", "令和3年じゃなくて令和4年",
 "昭和じゃなくて平成です". Which date it belongs to: the one the words name, whose part is the X of
@@ -8,15 +9,17 @@ Part of placing a message's dates (bot.conversation.placing).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from bot.conversation.dateparts import exists, part_of, with_era, with_part
+from bot.conversation.dateparts import exists, part_of, shown, with_era, with_part
 from bot.conversation.forms import Form
 from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
-from bot.conversation.reading import Reading
+from bot.conversation.reading import FoundDate, Reading
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge
+from bot.rules.dates import ParsedDate, PartialDate
 
 
 def lone_parts(form: Form, state: State, reading: Reading, out: Placement, kb: Knowledge, today: date) -> None:
@@ -119,3 +122,16 @@ def _complete(out: Placement, slot: str, year: int, month: int, day: int | None,
     except ValueError:
         out.errors.append((slot, kb.message("no_such_day", month=month, day=day)))
 
+
+def as_month(found: FoundDate, state: State, out: Placement, kb: Knowledge) -> FoundDate:
+    """A day said with doubt ("たぶん2021年4月1日", "4月1日頃") as its month: the dates are computed
+    when every day of that month gives the same ones, and the day is asked when not. Not a
+    birth date: a birthday is always a day, and nobody is unsure of theirs."""
+    parsed = found.found
+    if found.hedged and isinstance(parsed, ParsedDate) and (found.label or state.asked) == "birth_date":
+        out.remarks.append(kb.message("hedged_birth", value=shown(parsed)))  # "たぶん1979年3月31日" (a proxy's)
+    if not found.hedged or not isinstance(parsed, ParsedDate) or (found.label or state.asked) in (None, "birth_date"):
+        return found
+    month = PartialDate(parsed.value.year, parsed.value.month, None)
+    out.remarks.append(kb.message("hedged_date", value=shown(parsed), month=f"{month.year}年{month.month}月"))
+    return replace(found, found=month)

@@ -27,7 +27,7 @@ from bot.conversation.dateparts import (
     value_of,
 )
 from bot.conversation.forms import Form
-from bot.conversation.parts import amend_part, lone_parts
+from bot.conversation.parts import amend_part, as_month, lone_parts
 from bot.conversation.people import BOTH_PEOPLE, chosen_birth, encode_births, same_person
 from bot.conversation.placement import Placement, known, settle, target_of
 from bot.conversation.plausible import why_not
@@ -110,8 +110,7 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
         # "妻の誕生日は…なんですが、私のカードは…": the writer's computation goes on; the wife's is an aside
         person = "私"
     if person is not None:  # "夫のカードは…。私は…生まれ": the husband's day is not the writer's
-        owned = {same_person(d.owner): iso(d.found.value) for d in dates
-                 if d.label == "birth_date" and d.owner is not None and isinstance(d.found, ParsedDate)}
+        owned = _births_by_person(dates)
         if len(owned) == 2 and same_person(person) in owned:
             out.facts["births"] = encode_births(owned)  # the other one's waits: "今度は私のを"
         dates = [d for d in dates if d.owner in (None, person)]
@@ -140,8 +139,7 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
             # A date in brackets that disagrees with the one before it ("1990年5月10日(平成2年5月1日)") is one
             # person's date, typed two ways.
             people = slot == "birth_date" and not any(d.restated for d in same_slot)
-            owners = {same_person(d.owner): iso(d.found.value) for d in same_slot
-                      if d.owner is not None and isinstance(d.found, ParsedDate)}
+            owners = _births_by_person(list(same_slot))
             dates = [d for d in dates if d not in same_slot]
             if people and len(owners) == len(same_slot) == 2:
                 # "私は…生まれ、妻は…生まれ": kept, and the bot asks whose to compute first
@@ -153,22 +151,14 @@ def _dates_to_place(form: Form, state: State, reading: Reading, out: Placement, 
             out.errors.append((slot, kb.message(key, slot=form.slot(slot).label, values="、".join(same_slot.values()))))
             if slot in state.slots:
                 out.dropped.add(slot)  # the value said before is in doubt too: asked again, not used
-    return [_as_month(d, state, out, kb) if target_of(form, state, d.label) in (None, *form.date_slots) else d
+    return [as_month(d, state, out, kb) if target_of(form, state, d.label) in (None, *form.date_slots) else d
             for d in dates]  # not a day of something else ("通知書は…ごろ届きました")
 
 
-def _as_month(found: FoundDate, state: State, out: Placement, kb: Knowledge) -> FoundDate:
-    """A day said with doubt ("たぶん2021年4月1日", "4月1日頃") as its month: the dates are computed
-    when every day of that month gives the same ones, and the day is asked when not. Not a
-    birth date: a birthday is always a day, and nobody is unsure of theirs."""
-    parsed = found.found
-    if found.hedged and isinstance(parsed, ParsedDate) and (found.label or state.asked) == "birth_date":
-        out.remarks.append(kb.message("hedged_birth", value=shown(parsed)))  # "たぶん1979年3月31日" (a proxy's)
-    if not found.hedged or not isinstance(parsed, ParsedDate) or (found.label or state.asked) in (None, "birth_date"):
-        return found
-    month = PartialDate(parsed.value.year, parsed.value.month, None)
-    out.remarks.append(kb.message("hedged_date", value=shown(parsed), month=f"{month.year}年{month.month}月"))
-    return replace(found, found=month)
+def _births_by_person(dates: list[FoundDate]) -> dict[str, str]:
+    """The birth dates among `dates` whose person is named ("私は…、妻は…生まれ"), by person."""
+    return {same_person(d.owner): iso(d.found.value) for d in dates
+            if d.label == "birth_date" and d.owner is not None and isinstance(d.found, ParsedDate)}
 
 
 def _place_dates(form: Form, state: State, reading: Reading, out: Placement, today: date, kb: Knowledge,
