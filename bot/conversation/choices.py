@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.conversation.forms import Form
 from bot.conversation.labels import CARD_DAY_UNKNOWN
-from bot.conversation.reading import PERMANENT, Reading, normal
+from bot.conversation.reading import DONT_KNOW_WORDS, PERMANENT, Reading, normal
 from bot.conversation.state import State
 from bot.knowledge.base import Knowledge
 
@@ -107,4 +107,4 @@ _CERTIFICATES = re.compile(r"証明書|しょうめいしょ")
 def _renewal_done(norm: str) -> bool:
     return any(_RENEWAL_DONE.search(s) and not (_CARD_ONLY.search(s) and not _CERTIFICATES.search(s))
                for s in re.split(r"[。!?\n]", norm))
-_FORGOT = re.compile(r"(?:覚え|おぼえ)て(?:い)?(?:ない|ません)|わかりません|分かりません|わからない|分からない|忘れ(?:た|ました)")
+_FORGOT = re.compile(DONT_KNOW_WORDS)  # anywhere in the message, not only as its end

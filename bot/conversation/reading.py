@@ -37,11 +37,9 @@ _CARD_OTHER_DAY = re.compile(r"(?:カード|かーど)(?:は|の(?:交付|受け
 _YES = re.compile(r"^(?:はい|ええ|うん|そう|yes|その通り|そのとおり)")
 _NO = re.compile(r"^(?:いいえ|いえ|いや|no\b)|(?<!間)違[うい]|(?<!ま)ちが[うい]|別の日|別々|べつ")  # not 間違い
 # Only at the end of the message: "暗証番号を忘れたらどうする?" is a question, not "I don't know".
-_DONT_KNOW = re.compile(
-    r"(?:(?:わから|分から|わかん)(?:ない|ん|へん)|わかりません|わかりまへん|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
-    r"|知らない|しらない|知りません|(?:忘れ|わすれ)(?:た|ました|ちゃった|てしまった|てしまいました)|記憶にない|記憶がない)"
-    r"(?:です|でした|んです|のです|な|ね|よ|けど)?[。!.…\s]*$"
-)
+DONT_KNOW_WORDS = (r"(?:(?:わから|分から|わかん)(?:ない|ん|へん)|わかりません|わかりまへん|分かりません|不明|(?:覚え|おぼえ)て(?:い)?(?:ない|ません)"
+                   r"|知らない|しらない|知りません|(?:忘れ|わすれ)(?:た|ました|ちゃった|てしまった|てしまいました)|記憶にない|記憶がない)")
+_DONT_KNOW = re.compile(DONT_KNOW_WORDS + r"(?:です|でした|んです|のです|な|ね|よ|けど)?[。!.…\s]*$")
 # The holder is an adult ward (成年被後見人), who gets no signature certificate: said of the holder,
 # or of the guardian acting for one. Not 被保佐人 or 被補助人, nor 任意後見, whose holders do get one.
 _ADULT_WARD = re.compile(r"(?<!任意)(?:成年被後見人|被後見人|成年後見人|成年後見を受け)|せいねんひこうけんにん|せいねんこうけんにん")
