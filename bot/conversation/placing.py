@@ -300,13 +300,14 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
     open_slots = [s.name for s in form.open_slots({**state.slots, **out.values}, {**state.facts, **out.facts},
                                                    first=state.asked)
                   if s.is_date and s.name not in out.values and s.name not in refused]
-    said = [name for name in form.date_slots if name in known(state, out) and name not in out.values]
+    dates_known = known(state, out)
+    said = [name for name in form.date_slots if name in dates_known and name not in out.values]
     # Words of correction point at what was said before; without them a date answers what is
     # asked, or another open question: an earlier answer is never changed without being asked to.
     # Right after the bot turned a date away, they point at that date ("R7.2.28の間違いでした").
     asked = state.asked if state.asked in open_slots else None
-    month_of = [slot for slot in known(state, out) if len(dates) == 1 and len(known(state, out)[slot]) == 7
-                and dates[0][1].startswith(known(state, out)[slot])]
+    month_of = [slot for slot, value in dates_known.items() if len(dates) == 1 and len(value) == 7
+                and dates[0][1].startswith(value)]
     if len(month_of) == 1 and (asked is None or month_of[0] == state.asked or card_same_day):
         # "2021年4月の何日ですか?" answered "2021年4月1日です", "2021年4月頃" mended after the result
         # by "2021年4月12日でした", or "…。カードも同日です": that month's day
@@ -321,7 +322,7 @@ def _place_unlabelled(form: Form, state: State, out: Placement, dates: list[tupl
         return
     # A correction one part away from one date said ("2021年4月5日" then "いや、やっぱり2021年4月3日") mends
     # that one, or answers the question asked; not a date it shares nothing with.
-    close = [slot for slot in said if len(dates) == 1 and _one_part_apart(known(state, out)[slot], dates[0][1])]
+    close = [slot for slot in said if len(dates) == 1 and _one_part_apart(dates_known[slot], dates[0][1])]
     if correcting and asked is not None and state.failures:
         prefs = [asked, *said, *(s for s in open_slots if s != asked)]
     elif correcting and len(close) == 1:
